@@ -398,6 +398,10 @@ static void put_json_string(ms_output *o, const char *s, size_t len)
             line_putc(o, '\\');
             line_putc(o, (char)c);
             i++;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            line_putc(o, '\\');
+            line_putc(o, c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+            i++;
         } else if (c < 0x20 || c == 0x7f) {
             char esc[8];
             snprintf(esc, sizeof esc, "\\u%04x", c);
