@@ -1,0 +1,509 @@
+-- http.lua — HTTP/1.0 and 1.1 request log (Zeek http.log fields), reader style on both directions.
+-- One record per request, with its response when one is seen; requests never answered are
+-- emitted when the connection ends. Bodies are skipped on the C side (r:skip), never read into Lua.
+-- Field semantics are documented in docs/http-log.md.
+
+local CLIENT, SERVER = moonshark.CLIENT, moonshark.SERVER
+
+local LINE_MAX = 16384        -- request line / status line / chunk-size line
+local HEADER_MAX = 65536      -- all header lines of one message (and of a chunked trailer)
+local MAX_PENDING = 256       -- transactions waiting for their other half, per connection
+local BIG = 1 << 62           -- a Content-Length or chunk size too large to be real
+
+moonshark.log{ name = "http", fields = {
+  {"ts", "time"}, {"uid", "string"},
+  {"id.orig_h", "addr"}, {"id.orig_p", "port"}, {"id.resp_h", "addr"}, {"id.resp_p", "port"},
+  {"trans_depth", "count"}, {"method", "string"}, {"host", "string"}, {"uri", "string"},
+  {"referrer", "string"}, {"version", "string"}, {"user_agent", "string"}, {"origin", "string"},
+  {"request_body_len", "count"}, {"response_body_len", "count"},
+  {"status_code", "count"}, {"status_msg", "string"}, {"info_code", "count"}, {"info_msg", "string"},
+  {"tags", "set"}, {"username", "string"}, {"proxied", "set"},
+  {"orig_mime_types", "set"}, {"resp_mime_types", "set"},
+} }
+
+-- ---------------------------------------------------------------------------------------------
+-- Line grammar
+
+-- method SP request-target SP HTTP/x.y (tabs and repeated spaces tolerated). Returns
+-- method, uri, version ("1.1"), or nil.
+local function parse_request_line(line)
+  local method, rest = line:match("^([%w!#$%%&'*+%.^_`|~-]+)[ \t]+(.*)$")
+  if not method then return nil end
+  local uri, version = rest:match("^(.-)[ \t]+[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
+  if uri and uri ~= "" then return method, uri, version end
+  return nil
+end
+
+-- HTTP/0.9 simple request: "GET /path" (only the methods old clients sent).
+local function parse_simple_request(line)
+  local method, uri = line:match("^(%u+) +(/%S*)[ \t\r]*$")
+  if method == "GET" or method == "POST" or method == "HEAD" then return method, uri end
+  return nil
+end
+
+-- HTTP/x.y SP 3DIGIT [SP reason]. Returns version, code, reason, or nil.
+local function parse_status_line(line)
+  local version, code, rest = line:match("^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t]+(%d%d%d)(.*)$")
+  if not version then return nil end
+  if rest ~= "" and not rest:match("^[ \t]") then return nil end
+  return version, tonumber(code), (rest:gsub("^[ \t]+", ""):gsub("[ \t\r]+$", ""))
+end
+
+-- Content-Length value: the first number of the (possibly repeated, ", "-joined) header.
+-- nil when it is not a number.
+local function parse_length(v)
+  if not v then return nil end
+  local digits = v:match("^[ \t]*(%d+)")
+  if not digits then return nil end
+  if #digits > 18 then return BIG end
+  local n = tonumber(digits)
+  if n > BIG then return BIG end
+  return n
+end
+
+-- Transfer-Encoding ends in "chunked" (the only coding that frames a message).
+local function is_chunked(v)
+  if not v then return false end
+  v = v:lower()
+  return v:match("chunked[ \t]*$") ~= nil
+end
+
+-- The media type of a Content-Type value, without parameters, lowercased.
+local function mime_type(v)
+  if not v then return nil end
+  local t = v:match("^[ \t]*([^;, \t]+)")
+  return t and t:lower() or nil
+end
+
+local B64 = {}
+do
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+  for i = 1, 64 do B64[alphabet:byte(i)] = i - 1 end
+end
+
+-- Base64 decode (stops at the first character outside the alphabet, e.g. '=').
+local function b64decode(s)
+  local out, acc, bits = {}, 0, 0
+  for i = 1, math.min(#s, 1024) do
+    local v = B64[s:byte(i)]
+    if not v then break end
+    acc = (acc << 6) | v; bits = bits + 6
+    if bits >= 8 then
+      bits = bits - 8
+      out[#out + 1] = string.char((acc >> bits) & 0xff)
+    end
+  end
+  return table.concat(out)
+end
+
+-- Zeek: "Basic " credentials give the user name; anything undecodable gives "<problem-decoding>".
+local function basic_username(v)
+  local cred = v:match("^[ \t]*[Bb][Aa][Ss][Ii][Cc][ \t]+(%S+)")
+  if not cred then return nil end
+  local userpass = b64decode(cred)
+  local user = userpass:match("^([^:]*):")
+  return user or "<problem-decoding>"
+end
+
+-- Headers that say a proxy is on the path (Zeek's HTTP::proxy_headers), as "NAME -> value".
+local PROXY_HEADERS = { "forwarded", "x-forwarded-for", "x-forwarded-from", "client-ip", "via",
+                        "xroxy-connection", "proxy-connection" }
+
+-- ---------------------------------------------------------------------------------------------
+-- Per-connection state: transactions paired by order (the k-th request with the k-th final
+-- response), whichever side gets there first creates the record.
+
+local function state(conn)
+  local st = conn.http
+  if not st then
+    st = { tx = {}, head = 1, nreq = 0, nresp = 0, ended = {}, tunnel = false,
+           swapped = false, nswaps = 0, dropped = 0 }
+    conn.http = st
+  end
+  return st
+end
+
+local function tx_at(st, k)
+  if k < st.head then return { depth = k, tags = {} } end  -- already emitted: a throwaway
+  local tx = st.tx[k]
+  if not tx then
+    tx = { depth = k, tags = {} }
+    st.tx[k] = tx
+  end
+  return tx
+end
+
+local function tag(tx, name)
+  if tx and not tx.tags[name] then
+    tx.tags[name] = true
+    tx.tags[#tx.tags + 1] = name
+  end
+end
+
+local function emit(conn, st, tx)
+  local id = conn.id
+  local oh, op, rh, rp = id.orig_h, id.orig_p, id.resp_h, id.resp_p
+  if st.swapped then oh, op, rh, rp = rh, rp, oh, op end
+  local rec = {
+    ts = tx.ts, uid = conn.uid,
+    ["id.orig_h"] = oh, ["id.orig_p"] = op, ["id.resp_h"] = rh, ["id.resp_p"] = rp,
+    trans_depth = tx.depth, method = tx.method, host = tx.host, uri = tx.uri,
+    referrer = tx.referrer, version = tx.version, user_agent = tx.user_agent, origin = tx.origin,
+    request_body_len = tx.request_body_len or 0, response_body_len = tx.response_body_len or 0,
+    status_code = tx.status_code, status_msg = tx.status_msg,
+    info_code = tx.info_code, info_msg = tx.info_msg,
+    tags = { table.unpack(tx.tags) }, username = tx.username, proxied = tx.proxied,
+    orig_mime_types = tx.orig_mime and { tx.orig_mime } or nil,
+    resp_mime_types = tx.resp_mime and { tx.resp_mime } or nil,
+  }
+  if not rec.ts then rec.ts = tx.resp_ts end
+  moonshark.emit("http", rec)
+end
+
+-- Emits, in request order, every transaction whose request and response are both finished.
+local function emit_ready(conn, st)
+  while true do
+    local tx = st.tx[st.head]
+    if not tx or not (tx.req_done and tx.resp_done) then break end
+    emit(conn, st, tx)
+    st.tx[st.head] = nil
+    st.head = st.head + 1
+  end
+  -- A peer that never answers must not make the queue grow without end: emit the oldest.
+  while (st.nreq - st.head + 1) > MAX_PENDING do
+    local tx = st.tx[st.head]
+    if tx then emit(conn, st, tx); st.dropped = st.dropped + 1 end
+    st.tx[st.head] = nil
+    st.head = st.head + 1
+  end
+end
+
+-- End of the connection (or both directions finished): everything still waiting is emitted.
+local function flush(conn, st)
+  local last = math.max(st.nreq, st.nresp)
+  for k = st.head, last do
+    local tx = st.tx[k]
+    if tx then emit(conn, st, tx) end
+    st.tx[k] = nil
+  end
+  st.head = last + 1
+end
+
+local function finish(conn, st, dir)
+  st.ended[dir] = true
+  if st.ended[CLIENT] and st.ended[SERVER] then flush(conn, st) end
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- Bodies
+
+-- Skips n body bytes; returns the count skipped and whether the stream ended first.
+local function skip_body(r, n)
+  if n <= 0 then return 0, false end
+  local got = r:skip(n) or 0
+  return got, got < n
+end
+
+-- A chunked body: chunk-size [; extensions] CRLF data CRLF ... 0 CRLF trailers CRLF.
+-- Returns decoded length and whether the stream ended (or the framing broke) first.
+local function skip_chunked(r)
+  local total = 0
+  while true do
+    local line = r:line(LINE_MAX)
+    if not line then return total, true end
+    local hex = line:match("^[ \t]*(%x+)")
+    if not hex then
+      if line ~= "" then return total, true, "bad_chunk" end
+      -- tolerate an extra empty line between chunks
+    else
+      if #hex > 15 then return total, true, "bad_chunk" end
+      local size = tonumber(hex, 16)
+      if size == 0 then
+        if not r:headers(HEADER_MAX) then return total, true end
+        return total, false
+      end
+      local got = r:skip(size) or 0
+      total = total + got
+      if got < size then return total, true end
+      -- the CRLF after the data is read as the next (empty) line and skipped above
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- Requests
+
+local function fill_request_headers(tx, h)
+  tx.host = h["host"]
+  tx.user_agent = h["user-agent"]
+  tx.referrer = h["referer"]
+  tx.origin = h["origin"]
+  local auth = h["authorization"]
+  if auth then tx.username = basic_username(auth) end
+  for _, name in ipairs(PROXY_HEADERS) do
+    local v = h[name]
+    if v then
+      tx.proxied = tx.proxied or {}
+      tx.proxied[#tx.proxied + 1] = name:upper() .. " -> " .. v
+    end
+  end
+  tx.orig_mime = mime_type(h["content-type"])
+end
+
+-- Without a SYN the engine guesses the client from the first packet; when the guessed client
+-- answers first, the sides swap roles (once, before any message was parsed, or to follow the
+-- other side's swap).
+local function may_swap(conn, st)
+  if not conn.client_guessed then return false end
+  if st.swapped then return st.nswaps < 2 end
+  return st.nreq == 0 and st.nresp == 0
+end
+
+-- After a CONNECT or an Upgrade request, waits for more client bytes and says whether the
+-- client side stops (the server agreed, or what follows is not HTTP).
+local function client_tunnels(r, st)
+  local head = r:peek(24)
+  if not head then return true end
+  if st.tunnel then return true end
+  local method = head:match("^([%w!#$%%&'*+%.^_`|~-]+) ")
+  if not method or head:sub(1, 14) == "PRI * HTTP/2.0" then return true end
+  return false
+end
+
+-- Reads one request whose line is already parsed. Returns "eof", "stop" or nil (go on).
+local function read_request(r, conn, st, method, uri, version, ts)
+  st.nreq = st.nreq + 1
+  local tx = tx_at(st, st.nreq)
+  tx.ts, tx.method, tx.uri, tx.req_version = ts, method, uri, version
+  st.cur_req = tx
+  if version == nil then
+    -- HTTP/0.9: no headers, no body, one request per connection.
+    tx.req_version = "0.9"
+    tx.req_done = true
+    emit_ready(conn, st)
+    return "stop"
+  end
+  local h = r:headers(HEADER_MAX)
+  if not h then tx.req_done = true; return "eof" end
+  fill_request_headers(tx, h)
+  local n, ended, problem = 0, false, nil
+  if is_chunked(h["transfer-encoding"]) then
+    n, ended, problem = skip_chunked(r)
+  else
+    local len = parse_length(h["content-length"])
+    if len then n, ended = skip_body(r, len) end
+  end
+  tx.request_body_len = n
+  if problem then tag(tx, problem) end
+  tx.req_done = true
+  emit_ready(conn, st)
+  if ended then return problem and "resync" or "eof" end
+  local upper = method:upper()
+  if upper == "CONNECT" or h["upgrade"] then
+    tx.wants_tunnel = true
+    if client_tunnels(r, st) then return "stop" end
+  end
+  return nil
+end
+
+-- The request side: request lines, headers, bodies; resyncs at the next full request line after
+-- a gap, an over-long line or garbage.
+local function run_requests(r, conn, st, resyncing, first_line, first_ts)
+  while true do
+    local ts, ok, line = first_ts, true, first_line
+    first_line = nil
+    if not line then
+      ts = r:time()
+      ok, line = pcall(r.line, r, LINE_MAX)
+    end
+    if not ok then
+      if type(line) ~= "table" then error(line, 0) end
+      if line.kind == "limit" then r:skip(LINE_MAX) end
+      resyncing = true
+    elseif line == nil then
+      return "eof"
+    elseif line ~= "" then
+      local method, uri, version = parse_request_line(line)
+      if not method and not resyncing and st.nreq == 0 then
+        method, uri = parse_simple_request(line)
+      end
+      if method then
+        resyncing = false
+        local ok2, res = pcall(read_request, r, conn, st, method, uri, version, ts)
+        if not ok2 then
+          if type(res) ~= "table" then error(res, 0) end
+          local tx = st.cur_req
+          tag(tx, res.kind == "gap" and "gap" or "header_limit")
+          if tx then tx.req_done = true end
+          emit_ready(conn, st)
+          if res.kind == "limit" then r:skip(HEADER_MAX) end
+          resyncing = true
+        elseif res == "resync" then
+          resyncing = true
+        elseif res then
+          return res
+        end
+      elseif may_swap(conn, st) and parse_status_line(line) then
+        -- We guessed the client wrong: this side answers. Swap roles.
+        return "swap", line
+      else
+        resyncing = true
+      end
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- Responses
+
+local function no_body(tx, code)
+  if code < 200 or code == 204 or code == 304 then return true end
+  return tx.method and tx.method:upper() == "HEAD"
+end
+
+-- Reads one response whose status line is parsed. Returns "eof", "stop" or nil (go on).
+local function read_response(r, conn, st, version, code, reason, ts)
+  local tx = tx_at(st, st.nresp + 1)
+  st.cur_resp = tx
+  local h = r:headers(HEADER_MAX)
+  if code >= 100 and code < 200 and code ~= 101 then
+    tx.info_code, tx.info_msg = code, reason
+    if not h then return "eof" end
+    return nil
+  end
+  st.nresp = st.nresp + 1
+  tx.resp_ts = tx.resp_ts or ts
+  tx.version, tx.status_code, tx.status_msg = version, code, reason
+  if not h then tx.resp_done = true; emit_ready(conn, st); return "eof" end
+  tx.resp_mime = mime_type(h["content-type"])
+  local method = tx.method and tx.method:upper()
+  if (method == "CONNECT" and code >= 200 and code < 300) or code == 101 then
+    tag(tx, code == 101 and "upgrade" or "tunnel")
+    st.tunnel = true
+    tx.response_body_len = 0
+    tx.resp_done = true
+    emit_ready(conn, st)
+    return "stop"
+  end
+  local n, ended, problem = 0, false, nil
+  if not no_body(tx, code) then
+    if is_chunked(h["transfer-encoding"]) then
+      n, ended, problem = skip_chunked(r)
+    else
+      local len = parse_length(h["content-length"])
+      if len then
+        n, ended = skip_body(r, len)
+      else
+        n, ended = r:skip_all() or 0, true  -- delimited by the end of the connection
+      end
+    end
+  end
+  tx.response_body_len = n
+  if problem then tag(tx, problem) end
+  tx.resp_done = true
+  emit_ready(conn, st)
+  if ended then return problem and "resync" or "eof" end
+  return nil
+end
+
+-- The response side: status lines, headers, bodies; an HTTP/0.9 answer (no status line) is a
+-- body up to the close; resyncs at the next status line after a gap or garbage.
+local function run_responses(r, conn, st, resyncing, first_line)
+  while true do
+    local ts = r:time()
+    local line = first_line
+    first_line = nil
+    if not line then
+      local head = r:peek(5)
+      if not head then return "eof" end
+      local next_tx = st.tx[st.nresp + 1]
+      if not resyncing and next_tx and next_tx.req_version == "0.9" and head ~= "HTTP/" then
+        -- HTTP/0.9 answer: everything up to the close is the body.
+        st.nresp = st.nresp + 1
+        next_tx.resp_ts, next_tx.version = ts, "0.9"
+        next_tx.response_body_len = r:skip_all() or 0
+        next_tx.resp_done = true
+        emit_ready(conn, st)
+        return "eof"
+      end
+      local ok
+      ok, line = pcall(r.line, r, LINE_MAX)
+      if not ok then
+        if type(line) ~= "table" then error(line, 0) end
+        if line.kind == "limit" then r:skip(LINE_MAX) end
+        resyncing = true
+        line = false
+      elseif line == nil then
+        return "eof"
+      end
+    end
+    if line and line ~= "" then
+      local version, code, reason = parse_status_line(line)
+      if version then
+        resyncing = false
+        local ok2, res = pcall(read_response, r, conn, st, version, code, reason, ts)
+        if not ok2 then
+          if type(res) ~= "table" then error(res, 0) end
+          local tx = st.cur_resp
+          tag(tx, res.kind == "gap" and "gap" or "header_limit")
+          if tx and tx.status_code then tx.resp_done = true end
+          emit_ready(conn, st)
+          if res.kind == "limit" then r:skip(HEADER_MAX) end
+          resyncing = true
+        elseif res == "resync" then
+          resyncing = true
+        elseif res then
+          return res
+        end
+      elseif may_swap(conn, st) and parse_request_line(line) then
+        return "swap", line, ts
+      else
+        resyncing = true
+      end
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- The protocol
+
+local function looks_like_http(bytes, dir)
+  local s = bytes:sub(1, 64)
+  if s:match("^HTTP/%d%.%d %d%d%d") then return true end
+  return s:match("^%u+ %S+ HTTP/%d%.%d") ~= nil or s:match("^%u+ %S+ HTTP/%d%.%d\r?\n") ~= nil
+end
+
+local p = moonshark.protocol{ name = "http", tcp_ports = {80, 8000, 8080, 3128}, udp_ports = {},
+                              detect = looks_like_http }
+
+-- One direction's coroutine: requests or responses by its role; a swap (see may_swap) hands the
+-- line that showed it to the other role.
+local function run_side(r, role)
+  local conn = r.conn
+  local st = state(conn)
+  local res, line, ts
+  if role == "req" then
+    res, line = run_requests(r, conn, st, false)
+    if res == "swap" then
+      st.swapped = true; st.nswaps = st.nswaps + 1
+      run_responses(r, conn, st, false, line)
+    end
+  else
+    res, line, ts = run_responses(r, conn, st, false)
+    if res == "swap" then
+      st.swapped = true; st.nswaps = st.nswaps + 1
+      run_requests(r, conn, st, false, line, ts)
+    end
+  end
+  finish(conn, st, r.dir)
+end
+
+function p.client(r) run_side(r, "req") end
+function p.server(r) run_side(r, "resp") end
+
+function p.on_close(conn, reason)
+  local st = conn.http
+  if st then flush(conn, st) end
+end
+
+return p
