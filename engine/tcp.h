@@ -127,7 +127,7 @@ typedef struct ms_tcp_stream_ops {
 
 typedef struct ms_tcp_opts {
     uint32_t max_pages_per_conn;   /* default 4096 pages (page = 1900 bytes of payload) */
-    uint32_t max_pages_total;      /* default 32768 */
+    uint32_t max_pages_total;      /* default 16384 (31 MB) */
     uint32_t max_conns;            /* default 262144 */
     uint64_t uid_seed;             /* seed for connection uids (default fixed: deterministic output) */
 } ms_tcp_opts;
@@ -140,6 +140,8 @@ typedef struct ms_tcp_stats {
     uint64_t gaps;
     uint64_t pages_in_use, pages_peak, pages_allocated;
     uint64_t page_limit_skips;                /* gaps skipped because a page limit was reached */
+    uint64_t keep_dropped;                    /* kept bytes dropped: keep_from asked for more than
+                                               * MS_TCP_MAX_CHUNKS - 8 pages (106,400 bytes) */
 } ms_tcp_stats;
 
 void ms_tcp_opts_default(ms_tcp_opts *opts);

@@ -1,0 +1,127 @@
+/* tcp_internal.h — the TCP assembler's private structures, shared by tcp_assembler.c (segment
+ * handling and delivery), tcp_pages.c (the page pool) and tcp_conntable.c (hash table, pool of
+ * connections, LRU). Nothing outside engine/tcp_*.c includes this file. */
+#ifndef MS_TCP_INTERNAL_H
+#define MS_TCP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcp.h"
+
+#define MS_TCP_PAGE_BYTES 1900          /* payload bytes per page */
+#define MS_TCP_PAGES_PER_SLAB 64        /* pages malloc'ed at once when the pool grows */
+#define MS_TCP_CONNS_PER_SLAB 256       /* connections malloc'ed at once when the pool grows */
+#define MS_TCP_MAX_KEPT_PAGES (MS_TCP_MAX_CHUNKS - 8) /* kept bytes beyond this are dropped */
+
+/* 32-bit serial arithmetic: how far b lies after a (negative: before). */
+static inline int32_t ms_seq_diff(uint32_t a, uint32_t b)
+{
+    return (int32_t)(b - a);
+}
+
+/* A page of copied payload bytes: out-of-order bytes waiting in a half's queue, or kept bytes. */
+typedef struct ms_tcp_page {
+    struct ms_tcp_page *next;  /* next page in the queue / kept list / free list */
+    uint32_t seq;              /* sequence number of data[0] (queue pages) */
+    uint32_t len;              /* bytes used in data */
+    uint64_t ts_ns;            /* capture time of the packet the bytes came in */
+    uint8_t data[MS_TCP_PAGE_BYTES];
+} ms_tcp_page;
+
+/* The page pool: slabs of pages, a free list, counters. Owned by the assembler. */
+typedef struct ms_tcp_page_pool {
+    ms_tcp_page *free;          /* free pages */
+    void **slabs;               /* every slab malloc'ed (freed with the pool) */
+    size_t nslabs, cap_slabs;
+    uint64_t in_use, peak, allocated;
+    uint64_t limit;             /* pages in use at most (max_pages_total) */
+} ms_tcp_page_pool;
+
+/* Pool functions (tcp_pages.c). get returns NULL at the limit or when malloc fails. */
+void ms_tcp_pages_init(ms_tcp_page_pool *pool, uint64_t limit);
+void ms_tcp_pages_free_all(ms_tcp_page_pool *pool);
+ms_tcp_page *ms_tcp_page_get(ms_tcp_page_pool *pool);
+void ms_tcp_page_put(ms_tcp_page_pool *pool, ms_tcp_page *p);
+
+/* One direction of a connection. */
+typedef struct ms_tcp_half {
+    bool started;              /* next_seq is valid */
+    bool closed;               /* FIN delivered or RST: no more data */
+    bool fin_pending;          /* a FIN was seen at fin_seq, bytes before it not all delivered */
+    bool report_start;         /* next data() carries start = true */
+    uint32_t next_seq;         /* next byte expected */
+    uint32_t fin_seq;          /* sequence number of the FIN (when fin_pending) */
+    uint64_t advanced;         /* bytes next_seq moved since the start (delivered + skipped) */
+    int64_t pending_skip;      /* skip to report with the next data() */
+    ms_tcp_page *queue;        /* out-of-order pages, sorted by seq, never overlapping */
+    uint32_t nqueued;          /* pages in queue */
+    uint64_t queued_bytes;     /* payload bytes in queue */
+    ms_tcp_page *kept;         /* kept bytes (keep_from), in order */
+    ms_tcp_page *kept_tail;
+    uint32_t nkept;            /* pages in kept */
+    uint64_t kept_bytes;
+    /* stats since the last data() */
+    uint32_t since_queued_bytes, since_queued_packets, since_overlap_bytes, since_overlap_packets;
+    char hist_seen[12];        /* history letters already recorded for this half */
+} ms_tcp_half;
+
+struct ms_tcp_conn {
+    ms_tcp_conn_info info;     /* public facts (key, endpoints, stats, history) */
+    ms_tcp_half half[2];       /* by MS_TCP_CLIENT / MS_TCP_SERVER */
+    void *stream;              /* what new_stream returned */
+    int client_side;           /* key side (0 = a, 1 = b) of the client */
+    bool completed;            /* complete() was called: lingering to absorb late packets */
+    bool in_queued_list;
+    uint64_t hash;
+    ms_tcp_conn *hnext;        /* hash chain */
+    ms_tcp_conn *lru_prev, *lru_next;     /* least recently seen first */
+    ms_tcp_conn *q_prev, *q_next;         /* connections holding queued pages, oldest first */
+};
+
+/* A data() delivery in progress: the public view and what keep_from/fetch need. */
+typedef struct ms_tcp_delivery {
+    ms_tcp_view view;          /* must stay first: the consumer gets &delivery->view */
+    ms_tcp_chunk chunks[MS_TCP_MAX_CHUNKS];
+    struct ms_tcp_assembler *a;
+    uint64_t keep_offset;      /* set by ms_tcp_keep_from (view.len = keep nothing) */
+} ms_tcp_delivery;
+
+struct ms_tcp_assembler {
+    ms_tcp_opts opts;
+    ms_tcp_stream_ops ops;
+    void *factory;
+    ms_tcp_stats stats;
+    ms_tcp_page_pool pages;
+    /* connection table (tcp_conntable.c) */
+    ms_tcp_conn **buckets;
+    size_t nbuckets;           /* power of two */
+    uint64_t nconns;           /* in the table */
+    ms_tcp_conn *free_conns;   /* free list through hnext */
+    void **conn_slabs;
+    size_t nconn_slabs, cap_conn_slabs;
+    uint64_t conns_allocated;
+    ms_tcp_conn *lru_head, *lru_tail;
+    ms_tcp_conn *q_head, *q_tail;
+    uint64_t uid_counter;
+    uint64_t now_ns;           /* latest capture time seen */
+    /* delivery scratch */
+    uint8_t *scratch;          /* ms_tcp_view_fetch copies */
+    size_t scratch_cap;
+    int depth;                 /* nesting of callbacks (for debug checks) */
+};
+
+/* Connection table (tcp_conntable.c). */
+int ms_tcp_table_init(ms_tcp_assembler *a);
+void ms_tcp_table_free(ms_tcp_assembler *a);
+ms_tcp_conn *ms_tcp_table_find(ms_tcp_assembler *a, const ms_flow_key *key, uint64_t hash);
+/* Takes a zeroed connection from the pool and links it into the table and LRU (most recent).
+ * NULL when the pool is at max_conns or malloc fails (caller evicts and retries). */
+ms_tcp_conn *ms_tcp_table_insert(ms_tcp_assembler *a, const ms_flow_key *key, uint64_t hash);
+/* Unlinks from table, LRU and queued list; returns the struct to the pool. */
+void ms_tcp_table_remove(ms_tcp_assembler *a, ms_tcp_conn *c);
+void ms_tcp_lru_touch(ms_tcp_assembler *a, ms_tcp_conn *c);
+void ms_tcp_qlist_add(ms_tcp_assembler *a, ms_tcp_conn *c);
+void ms_tcp_qlist_remove(ms_tcp_assembler *a, ms_tcp_conn *c);
+
+#endif
