@@ -15,6 +15,8 @@ typedef enum ms_decoder_id {
     MS_DEC_IPV4, MS_DEC_IPV6, MS_DEC_IPV6_EXT, MS_DEC_AH, MS_DEC_GRE, MS_DEC_VXLAN,
     MS_DEC_TCP, MS_DEC_UDP, MS_DEC_ICMP, MS_DEC_ICMPV6,
     MS_DEC_PAYLOAD, MS_DEC_DATA,
+    MS_DEC_PPP_HDLC,  /* PPP with optional 0xff 0x03 address/control (DLT_PPP, PPTP in GRE) */
+    MS_DEC_IP_GUESS,  /* IPv4 or IPv6 by the version nibble (raw IP, MPLS bottom of stack) */
     MS_DEC_COUNT
 } ms_decoder_id;
 
@@ -71,6 +73,9 @@ ms_layer *ms_packet_push(ms_packet *pkt, ms_layer_type type, const uint8_t *data
 void ms_packet_set_next(ms_packet *pkt, const uint8_t *data, uint32_t len);
 /* Records a decode error on the packet (first one wins) and returns MS_DEC_NONE. */
 ms_decoder_id ms_packet_fail(ms_packet *pkt, ms_decode_error e, ms_layer_type where);
+/* Pushes a layer of type t over all of data[0..len) flagged truncated and records
+ * MS_DERR_TRUNCATED, except inside an ICMP error quote (quoted headers are cut by design). */
+ms_decoder_id ms_packet_truncated(ms_packet *pkt, ms_layer_type t, const uint8_t *data, uint32_t len);
 
 /* Table lookups used by decoders: which decoder handles this link type / ethertype / IP protocol /
  * UDP port. MS_DEC_DATA (or NONE for link types) when nothing is registered. */

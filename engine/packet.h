@@ -133,6 +133,10 @@ typedef struct ms_packet {
     const uint8_t *payload;         /* transport payload (borrowed), NULL when none */
     uint32_t payload_len;           /* clamped to the IP length and the captured bytes */
     ms_decode_ctx *ctx;             /* defragmenter, stats, tables */
+    uint8_t in_icmp_error;          /* >0 while decoding the header quoted inside an ICMP error:
+                                     * such layers never touch net, tcp or payload */
+    uint8_t nreasm;                 /* reassembly buffers used by this packet */
+    uint8_t next_proto;             /* IP protocol number that chose next_decoder (IPv6 ext) */
 } ms_packet;
 
 #endif

@@ -1,0 +1,385 @@
+/* decode.c — the decode pipeline: the decoder table, the registration tables (link type,
+ * ethertype, IP protocol, UDP port → decoder), lazy and eager stepping, and tshark-style stack
+ * names. Decoders live in engine/layers/; adding a layer is one file plus one line here. */
+#include "decode.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "defrag.h"
+#include "layers/layers.h"
+
+struct ms_decode_ctx {
+    ms_decode_opts opts;
+    ms_decode_stats stats;
+    ms_defrag *defrag;   /* NULL when defragmentation is off; owned */
+};
+
+/* ---- registration tables ------------------------------------------------------------------ */
+
+static const ms_decode_fn decoders[MS_DEC_COUNT] = {
+    [MS_DEC_ETH] = ms_decode_eth,
+    [MS_DEC_LLC] = ms_decode_llc,
+    [MS_DEC_VLAN] = ms_decode_vlan,
+    [MS_DEC_QINQ] = ms_decode_qinq,
+    [MS_DEC_MPLS] = ms_decode_mpls,
+    [MS_DEC_PPPOE] = ms_decode_pppoe,
+    [MS_DEC_PPP] = ms_decode_ppp,
+    [MS_DEC_PPP_HDLC] = ms_decode_ppp_hdlc,
+    [MS_DEC_SLL] = ms_decode_sll,
+    [MS_DEC_SLL2] = ms_decode_sll2,
+    [MS_DEC_NULL] = ms_decode_null,
+    [MS_DEC_LOOP] = ms_decode_loop,
+    [MS_DEC_RAW] = ms_decode_raw,
+    [MS_DEC_IP_GUESS] = ms_decode_ip_guess,
+    [MS_DEC_ARP] = ms_decode_arp,
+    [MS_DEC_IPV4] = ms_decode_ipv4,
+    [MS_DEC_IPV6] = ms_decode_ipv6,
+    [MS_DEC_IPV6_EXT] = ms_decode_ipv6_ext,
+    [MS_DEC_AH] = ms_decode_ah,
+    [MS_DEC_GRE] = ms_decode_gre,
+    [MS_DEC_VXLAN] = ms_decode_vxlan,
+    [MS_DEC_TCP] = ms_decode_tcp,
+    [MS_DEC_UDP] = ms_decode_udp,
+    [MS_DEC_ICMP] = ms_decode_icmp,
+    [MS_DEC_ICMPV6] = ms_decode_icmpv6,
+    [MS_DEC_PAYLOAD] = ms_decode_payload,
+    [MS_DEC_DATA] = ms_decode_data,
+};
+
+static const struct { int linktype; uint8_t dec; } linktypes[] = {
+    { 0, MS_DEC_NULL },        /* DLT_NULL */
+    { 1, MS_DEC_ETH },         /* DLT_EN10MB */
+    { 9, MS_DEC_PPP_HDLC },    /* DLT_PPP */
+    { 12, MS_DEC_RAW },        /* DLT_RAW (most systems) */
+    { 14, MS_DEC_RAW },        /* DLT_RAW (OpenBSD) */
+    { 50, MS_DEC_PPP_HDLC },   /* LINKTYPE_PPP_HDLC */
+    { 101, MS_DEC_RAW },       /* LINKTYPE_RAW */
+    { 108, MS_DEC_LOOP },      /* DLT_LOOP */
+    { 113, MS_DEC_SLL },       /* LINUX_SLL */
+    { 228, MS_DEC_IPV4 },      /* LINKTYPE_IPV4 */
+    { 229, MS_DEC_IPV6 },      /* LINKTYPE_IPV6 */
+    { 276, MS_DEC_SLL2 },      /* LINUX_SLL2 */
+};
+
+static const struct { uint16_t type; uint8_t dec; } ethertypes[] = {
+    { 0x0800, MS_DEC_IPV4 },
+    { 0x0806, MS_DEC_ARP },
+    { 0x8100, MS_DEC_VLAN },
+    { 0x86dd, MS_DEC_IPV6 },
+    { 0x8847, MS_DEC_MPLS },   /* unicast */
+    { 0x8848, MS_DEC_MPLS },   /* multicast */
+    { 0x8864, MS_DEC_PPPOE },  /* session stage */
+    { 0x88a8, MS_DEC_QINQ },
+    { 0x9100, MS_DEC_VLAN },   /* pre-standard QinQ, decoded as a VLAN tag like tshark does */
+};
+
+static const struct { uint8_t proto; uint8_t dec; } ipprotos[] = {
+    { 0, MS_DEC_IPV6_EXT },    /* hop-by-hop options */
+    { 1, MS_DEC_ICMP },
+    { 4, MS_DEC_IPV4 },        /* IP in IP */
+    { 6, MS_DEC_TCP },
+    { 17, MS_DEC_UDP },
+    { 41, MS_DEC_IPV6 },       /* IPv6 in IP */
+    { 43, MS_DEC_IPV6_EXT },   /* routing */
+    { 44, MS_DEC_IPV6_EXT },   /* fragment */
+    { 47, MS_DEC_GRE },
+    { 51, MS_DEC_AH },
+    { 58, MS_DEC_ICMPV6 },
+    { 60, MS_DEC_IPV6_EXT },   /* destination options */
+};
+
+static const struct { uint16_t port; uint8_t dec; } udp_ports[] = {
+    { 4754, MS_DEC_GRE },      /* GRE in UDP (RFC 8086) */
+    { 4789, MS_DEC_VXLAN },
+    { 6635, MS_DEC_MPLS },     /* MPLS in UDP (RFC 7510) */
+};
+
+/* Lookup arrays built once from the tables above, so a lookup is one index. */
+static uint8_t ethertype_map[65536];
+static uint8_t ipproto_map[256];
+static uint8_t udp_port_map[65536];
+static int maps_ready;
+
+static void build_maps(void)
+{
+    if (maps_ready)
+        return;
+    for (size_t i = 0; i < MS_ARRAY_LEN(ethertypes); i++)
+        ethertype_map[ethertypes[i].type] = ethertypes[i].dec;
+    for (size_t i = 0; i < MS_ARRAY_LEN(ipprotos); i++)
+        ipproto_map[ipprotos[i].proto] = ipprotos[i].dec;
+    for (size_t i = 0; i < MS_ARRAY_LEN(udp_ports); i++)
+        udp_port_map[udp_ports[i].port] = udp_ports[i].dec;
+    maps_ready = 1;
+}
+
+ms_decoder_id ms_decoder_for_linktype(int linktype)
+{
+    for (size_t i = 0; i < MS_ARRAY_LEN(linktypes); i++)
+        if (linktypes[i].linktype == linktype)
+            return (ms_decoder_id)linktypes[i].dec;
+    return MS_DEC_NONE;
+}
+
+ms_decoder_id ms_decoder_for_ethertype(uint16_t ethertype)
+{
+    build_maps();
+    uint8_t d = ethertype_map[ethertype];
+    return d ? (ms_decoder_id)d : MS_DEC_DATA;
+}
+
+ms_decoder_id ms_decoder_for_ipproto(uint8_t proto)
+{
+    build_maps();
+    uint8_t d = ipproto_map[proto];
+    return d ? (ms_decoder_id)d : MS_DEC_DATA;
+}
+
+ms_decoder_id ms_decoder_for_udp_port(uint16_t port)
+{
+    build_maps();
+    uint8_t d = udp_port_map[port];
+    return d ? (ms_decoder_id)d : MS_DEC_DATA;
+}
+
+/* ---- context -------------------------------------------------------------------------------- */
+
+void ms_decode_opts_default(ms_decode_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->eager = true;
+    opts->defrag = true;
+    opts->verify_checksums = true;
+    opts->frag_max_per_datagram = 64;
+    opts->frag_max_datagrams = 1024;
+    opts->frag_max_bytes = 16u << 20;
+    opts->frag_timeout_ns = 30ull * 1000000000ull;
+}
+
+ms_decode_ctx *ms_decode_ctx_new(const ms_decode_opts *opts)
+{
+    build_maps();
+    ms_decode_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return NULL;
+    if (opts)
+        ctx->opts = *opts;
+    else
+        ms_decode_opts_default(&ctx->opts);
+    if (ctx->opts.defrag) {
+        ctx->defrag = ms_defrag_new(&ctx->opts, &ctx->stats);
+        if (!ctx->defrag) {
+            free(ctx);
+            return NULL;
+        }
+    }
+    return ctx;
+}
+
+void ms_decode_ctx_free(ms_decode_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    ms_defrag_free(ctx->defrag);
+    free(ctx);
+}
+
+const ms_decode_stats *ms_decode_ctx_stats(const ms_decode_ctx *ctx)
+{
+    return &ctx->stats;
+}
+
+const ms_decode_opts *ms_decode_ctx_opts(const ms_decode_ctx *ctx)
+{
+    return &ctx->opts;
+}
+
+ms_defrag *ms_decode_ctx_defrag(ms_decode_ctx *ctx)
+{
+    return ctx->defrag;
+}
+
+/* ---- stepping ------------------------------------------------------------------------------- */
+
+void ms_packet_start(ms_packet *pkt, ms_decode_ctx *ctx, const ms_frame *frame)
+{
+    /* Reset only what decoding reads; the layer array and addresses are overwritten as needed. */
+    pkt->frame = *frame;
+    pkt->nlayers = 0;
+    pkt->error = MS_DERR_NONE;
+    pkt->error_layer = MS_LAYER_NONE;
+    pkt->net.family = 0;
+    pkt->net.proto = 0;
+    pkt->net.sport = 0;
+    pkt->net.dport = 0;
+    pkt->payload = NULL;
+    pkt->payload_len = 0;
+    pkt->ctx = ctx;
+    pkt->in_icmp_error = 0;
+    pkt->nreasm = 0;
+    pkt->next_data = frame->data;
+    pkt->next_len = frame->data ? frame->caplen : 0;
+
+    ctx->stats.frames++;
+    ctx->stats.bytes += frame->caplen;
+    if (ctx->defrag)
+        ms_defrag_packet_begin(ctx->defrag, frame->ts_ns);
+
+    ms_decoder_id first = ms_decoder_for_linktype(frame->linktype);
+    if (first == MS_DEC_NONE)
+        ctx->stats.unknown_linktype++;
+    pkt->next_decoder = (uint8_t)first;
+    if (ctx->opts.eager)
+        ms_packet_decode_all(pkt);
+}
+
+bool ms_packet_decode_step(ms_packet *pkt)
+{
+    unsigned id = pkt->next_decoder;
+    if (id == MS_DEC_NONE || id >= MS_DEC_COUNT)
+        return false;
+    pkt->next_decoder = MS_DEC_NONE;
+    ms_decoder_id next = decoders[id](pkt, pkt->next_data, pkt->next_len);
+    pkt->next_decoder = pkt->error ? (uint8_t)MS_DEC_NONE : (uint8_t)next;
+    return pkt->next_decoder != MS_DEC_NONE;
+}
+
+void ms_packet_decode_all(ms_packet *pkt)
+{
+    while (ms_packet_decode_step(pkt)) {
+    }
+}
+
+const ms_layer *ms_packet_layer(ms_packet *pkt, ms_layer_type t)
+{
+    for (int i = pkt->nlayers - 1; i >= 0; i--)
+        if (pkt->layers[i].type == t)
+            return &pkt->layers[i];
+    for (;;) {
+        uint8_t before = pkt->nlayers;
+        bool more = ms_packet_decode_step(pkt);
+        for (int i = before; i < pkt->nlayers; i++)
+            if (pkt->layers[i].type == t)
+                return &pkt->layers[i];
+        if (!more)
+            return NULL;
+    }
+}
+
+ms_layer *ms_packet_push(ms_packet *pkt, ms_layer_type type, const uint8_t *data, uint32_t hdr_len, uint32_t len)
+{
+    if (pkt->nlayers >= MS_MAX_LAYERS) {
+        ms_packet_fail(pkt, MS_DERR_TOO_DEEP, type);
+        return NULL;
+    }
+    ms_layer *l = &pkt->layers[pkt->nlayers++];
+    l->data = data;
+    l->hdr_len = hdr_len;
+    l->len = len;
+    l->type = (uint16_t)type;
+    l->flags = 0;
+    if (pkt->ctx)
+        pkt->ctx->stats.layers[type]++;
+    return l;
+}
+
+void ms_packet_set_next(ms_packet *pkt, const uint8_t *data, uint32_t len)
+{
+    pkt->next_data = data;
+    pkt->next_len = len;
+}
+
+ms_decoder_id ms_packet_fail(ms_packet *pkt, ms_decode_error e, ms_layer_type where)
+{
+    if (pkt->error == MS_DERR_NONE) {
+        pkt->error = (uint8_t)e;
+        pkt->error_layer = (uint8_t)where;
+        if (pkt->ctx && (unsigned)e < MS_ARRAY_LEN(pkt->ctx->stats.errors))
+            pkt->ctx->stats.errors[e]++;
+    }
+    return MS_DEC_NONE;
+}
+
+ms_decoder_id ms_packet_truncated(ms_packet *pkt, ms_layer_type t, const uint8_t *data, uint32_t len)
+{
+    ms_layer *l = ms_packet_push(pkt, t, data, len, len);
+    if (l)
+        l->flags |= MS_LF_TRUNCATED;
+    if (pkt->in_icmp_error)
+        return MS_DEC_NONE;
+    return ms_packet_fail(pkt, MS_DERR_TRUNCATED, t);
+}
+
+/* ---- names ---------------------------------------------------------------------------------- */
+
+static const char *const layer_names[MS_LAYER_COUNT] = {
+    [MS_LAYER_NONE] = "",
+    [MS_LAYER_ETH] = "eth",
+    [MS_LAYER_LLC] = "llc",
+    [MS_LAYER_VLAN] = "vlan",
+    [MS_LAYER_QINQ] = "ieee8021ad",
+    [MS_LAYER_MPLS] = "mpls",
+    [MS_LAYER_PPPOE] = "pppoes",
+    [MS_LAYER_PPP] = "ppp",
+    [MS_LAYER_SLL] = "sll",
+    [MS_LAYER_SLL2] = "sll",
+    [MS_LAYER_NULL] = "null",
+    [MS_LAYER_LOOP] = "null",
+    [MS_LAYER_RAW] = "raw",
+    [MS_LAYER_ARP] = "arp",
+    [MS_LAYER_IPV4] = "ip",
+    [MS_LAYER_IPV6] = "ipv6",
+    [MS_LAYER_IPV6_HOPOPTS] = "ipv6.hopopts",
+    [MS_LAYER_IPV6_ROUTING] = "ipv6.routing",
+    [MS_LAYER_IPV6_FRAG] = "ipv6.fraghdr",
+    [MS_LAYER_IPV6_DSTOPTS] = "ipv6.dstopts",
+    [MS_LAYER_AH] = "ah",
+    [MS_LAYER_GRE] = "gre",
+    [MS_LAYER_VXLAN] = "vxlan",
+    [MS_LAYER_TCP] = "tcp",
+    [MS_LAYER_UDP] = "udp",
+    [MS_LAYER_ICMP] = "icmp",
+    [MS_LAYER_ICMPV6] = "icmpv6",
+    [MS_LAYER_PAYLOAD] = "payload",
+    [MS_LAYER_DATA] = "data",
+};
+
+const char *ms_layer_name(ms_layer_type t)
+{
+    if ((unsigned)t >= MS_LAYER_COUNT || !layer_names[t])
+        return "";
+    return layer_names[t];
+}
+
+static size_t append(char *buf, size_t size, size_t at, const char *s)
+{
+    size_t n = strlen(s);
+    if (at + 1 < size) {
+        size_t room = size - 1 - at;
+        memcpy(buf + at, s, MS_MIN(n, room));
+        buf[at + MS_MIN(n, room)] = '\0';
+    }
+    return at + n;
+}
+
+size_t ms_packet_stack(const ms_packet *pkt, char *buf, size_t size)
+{
+    size_t at = 0;
+    if (size)
+        buf[0] = '\0';
+    for (unsigned i = 0; i < pkt->nlayers; i++) {
+        const ms_layer *l = &pkt->layers[i];
+        if (l->type == MS_LAYER_PAYLOAD) /* application bytes: named by the protocol above */
+            continue;
+        if (at)
+            at = append(buf, size, at, ":");
+        at = append(buf, size, at, ms_layer_name((ms_layer_type)l->type));
+        if (l->flags & MS_LF_ETHERTYPE)
+            at = append(buf, size, at, ":ethertype");
+    }
+    if (pkt->error != MS_DERR_NONE)
+        at = append(buf, size, at, at ? ":_malformed" : "_malformed");
+    return MS_MIN(at, size ? size - 1 : 0);
+}
