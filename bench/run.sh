@@ -1,0 +1,172 @@
+#!/bin/sh
+# bench/run.sh [MOONSHARK] — `make bench`: speed and peak memory of moonshark beside the libpcap
+# read floor and beside tshark / tcpflow, on one generated capture, in one run.
+# A benchmark, never a test: nothing here passes or fails on a number.
+#
+# Env: BENCH_SIZE   capture size (default 1G; e.g. BENCH_SIZE=64M for a quick run)
+#      BENCH_SLICE  size of the smaller capture the slow peer (tshark) reads (default 64M)
+#      BENCH_SEED   generator seed (default 1)
+#      BENCH_RUNS   timed runs per line, best reported (default 3)
+#      BENCH_DIR    where captures and results go (default build/bench, captures are cached)
+#      BENCH_ONLY   space-separated row names to run (default all; see `rows` below)
+# Writes the markdown table to stdout and to $BENCH_DIR/results.md.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=${1:-$top/build/moonshark}
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+build=$(dirname "$bin")
+gen=$build/tools/gen_capture
+floor=$build/tools/pcap_floor
+size=${BENCH_SIZE:-1G}
+slice=${BENCH_SLICE:-64M}
+seed=${BENCH_SEED:-1}
+runs=${BENCH_RUNS:-3}
+dir=${BENCH_DIR:-$top/build/bench}
+only=${BENCH_ONLY:-}
+mkdir -p "$dir"
+
+say() { echo "bench: $*" >&2; }
+for t in "$gen" "$floor"; do
+    [ -x "$t" ] || { say "missing $t (run make tools)"; exit 2; }
+done
+[ -x "$bin" ] || say "moonshark binary not found at $bin: its lines will say 'not built'"
+have() { command -v "$1" >/dev/null 2>&1; }
+if have hyperfine && have python3; then timer=hyperfine; else timer=time; fi
+[ -x /usr/bin/time ] || { say "/usr/bin/time is needed for peak RSS (apt-get install time)"; exit 2; }
+
+# ---- captures (generated once, cached) -------------------------------------------------
+capture() { # capture SIZE → path
+    f=$dir/gen-$1-seed$seed.pcap
+    if [ ! -s "$f" ]; then
+        say "generating $f (once; cached)"
+        "$gen" -o "$f.tmp" --manifest "$dir/gen-$1-seed$seed.tsv" --size "$1" --seed "$seed" >&2 &&
+            mv "$f.tmp" "$f" || { say "generator failed"; exit 2; }
+    fi
+    echo "$f"
+}
+big=$(capture "$size")
+small=$(capture "$slice")
+cat "$big" "$small" > /dev/null   # page cache: every tool reads from memory
+
+bytes_of() { wc -c < "$1" | tr -d ' '; }
+frames_of() { "$floor" "$1" | sed -n 's/.*frames=\([0-9]*\).*/\1/p'; }
+big_bytes=$(bytes_of "$big"); big_frames=$(frames_of "$big")
+small_bytes=$(bytes_of "$small"); small_frames=$(frames_of "$small")
+
+# ---- measuring --------------------------------------------------------------------------
+# measure NAME FILE PREPARE COMMAND: one untimed run (checks the exit status, gives peak RSS and
+# warms up), then $runs timed runs; appends "NAME FILE best_s mean_s rss_kb status" to $rows.
+rows=$dir/rows.tsv; : > "$rows"
+wanted() { [ -z "$only" ] && return 0; for w in $only; do [ "$w" = "$1" ] && return 0; done; return 1; }
+measure() {
+    name=$1 file=$2 prep=$3 cmd=$4
+    wanted "$name" || return 0
+    say "$name: $cmd"
+    sh -c "$prep"
+    /usr/bin/time -f '%M' -o "$dir/rss.txt" sh -c "$cmd" > /dev/null 2> "$dir/err.txt"
+    rc=$?
+    rss=$(tail -n 1 "$dir/rss.txt" | tr -dc '0-9')
+    if [ $rc -ne 0 ]; then
+        say "$name failed (exit $rc): $(grep -v '^Command exited' "$dir/err.txt" | head -n 2 | tr '\n' ' ')"
+        printf '%s\t%s\t-\t-\t-\tfailed (exit %s)\n' "$name" "$file" "$rc" >> "$rows"
+        return 0
+    fi
+    if [ $timer = hyperfine ]; then
+        hyperfine --runs "$runs" --prepare "$prep" --export-json "$dir/hf.json" --style none "$cmd" \
+            > /dev/null 2>&1 || { printf '%s\t%s\t-\t-\t%s\tfailed (hyperfine)\n' "$name" "$file" "$rss" >> "$rows"; return 0; }
+        set -- $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.4f %.4f" % (min(r["times"]), r["mean"]))' "$dir/hf.json")
+        best=$1 mean=$2
+    else
+        best= sum=0
+        i=0
+        while [ $i -lt "$runs" ]; do
+            sh -c "$prep"
+            t=$( { /usr/bin/time -f '%e' sh -c "$cmd" > /dev/null 2> /dev/null; } 2>&1 | tail -n 1)
+            sum=$(echo "$sum + $t" | bc -l)
+            if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+            i=$((i + 1))
+        done
+        mean=$(echo "scale=4; $sum / $runs" | bc -l)
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\tok\n' "$name" "$file" "$best" "$mean" "$rss" >> "$rows"
+}
+
+out=$dir/out; noprep=true
+clean="rm -rf '$out'; mkdir -p '$out'"
+measure floor         big   "$noprep" "'$floor' '$big'"
+measure stats         big   "$noprep" "'$bin' stats '$big'"
+measure layers        big   "$noprep" "'$bin' layers '$big' > /dev/null"
+measure conn          big   "$noprep" "'$bin' conn '$big' > /dev/null"
+measure streams       big   "$clean"  "'$bin' streams '$big' -o '$out' > /dev/null"
+measure http          big   "$noprep" "'$bin' http --json '$big' > /dev/null"
+if have tcpflow; then
+    measure tcpflow   big   "$clean"  "tcpflow -r '$big' -o '$out'"
+else
+    say "tcpflow not installed (apt-get install tcpflow): no reassembly peer line"
+fi
+measure floor_slice   small "$noprep" "'$floor' '$small'"
+measure http_slice    small "$noprep" "'$bin' http --json '$small' > /dev/null"
+if have tshark; then
+    measure tshark_slice small "$noprep" "tshark -r '$small' -Y http.request -T fields -e http.request.uri"
+else
+    say "tshark not installed: no HTTP peer line (see bench/README.md to install it)"
+fi
+rm -rf "$out"
+
+# ---- report -----------------------------------------------------------------------------
+what() {
+    case $1 in
+    floor) echo "libpcap read floor (tools/pcap_floor)" ;;
+    stats) echo "decode only (moonshark stats)" ;;
+    layers) echo "decode + one line per frame (moonshark layers)" ;;
+    conn) echo "decode + TCP reassembly (moonshark conn)" ;;
+    streams) echo "reassembly + write streams (moonshark streams -o)" ;;
+    http) echo "HTTP log (moonshark http --json)" ;;
+    tcpflow) echo "peer: tcpflow -r -o (reassembly + write)" ;;
+    floor_slice) echo "libpcap read floor, slice" ;;
+    http_slice) echo "HTTP log (moonshark http --json), slice" ;;
+    tshark_slice) echo "peer: tshark -Y http.request -T fields, slice" ;;
+    esac
+}
+host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+host_mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
+commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+{
+    echo "# moonshark benchmark"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) CPUs ($host_cpu), $host_mem RAM, timer: $timer, best of $runs runs, captures in page cache."
+    echo
+    echo "- full capture: $(basename "$big"): $big_bytes bytes, $big_frames frames"
+    echo "- slice: $(basename "$small"): $small_bytes bytes, $small_frames frames (same generator and seed, smaller --size; tshark is too slow for the full file)"
+    echo
+    echo "| line | what it measures | file | best s | mean s | MB/s | packets/s | × floor | peak RSS MB |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
+    floor_big=$(awk -F'\t' '$1 == "floor" && $6 == "ok" {print $3}' "$rows")
+    floor_small=$(awk -F'\t' '$1 == "floor_slice" && $6 == "ok" {print $3}' "$rows")
+    while IFS="$(printf '\t')" read -r name file best mean rss status; do
+        if [ "$file" = big ]; then b=$big_bytes; fr=$big_frames; fl=$floor_big; else b=$small_bytes; fr=$small_frames; fl=$floor_small; fi
+        if [ "$status" != ok ]; then
+            echo "| $name | $(what "$name") | $file | $status | | | | | $( [ "$rss" != - ] && echo "$rss" | awk '{printf "%.1f", $1 / 1024}') |"
+            continue
+        fi
+        awk -v n="$name" -v w="$(what "$name")" -v f="$file" -v t="$best" -v m="$mean" -v b="$b" -v fr="$fr" \
+            -v fl="${fl:-}" -v rss="$rss" 'BEGIN {
+            ratio = (fl != "" && fl > 0) ? sprintf("%.1f", t / fl) : "-"
+            printf "| %s | %s | %s | %.3f | %.3f | %.0f | %.0f | %s | %.1f |\n",
+                n, w, f, t, m, b / 1e6 / t, fr / t, ratio, rss / 1024 }'
+    done < "$rows"
+    pair() { # pair PEER OURS LABEL: how many times slower the peer is on the same file
+        a=$(awk -F'\t' -v n="$1" '$1 == n && $6 == "ok" {print $3}' "$rows")
+        b=$(awk -F'\t' -v n="$2" '$1 == n && $6 == "ok" {print $3}' "$rows")
+        [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v l="$3" \
+            'BEGIN { printf "- %s: %.1f× the time of moonshark\n", l, a / b }'
+    }
+    echo
+    pair tshark_slice http_slice "tshark vs moonshark http on the slice"
+    pair tcpflow streams "tcpflow vs moonshark streams on the full capture"
+    echo
+    echo "MB/s = capture file bytes / 10^6 / best seconds; packets/s = frames / best seconds;"
+    echo "× floor = best seconds / the libpcap floor's best seconds on the same file (slice lines"
+    echo "compare with the floor on the slice, so tshark's per-MB cost is comparable with the full-file lines)."
+} > "$dir/results.md"
+cat "$dir/results.md"
