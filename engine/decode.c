@@ -34,6 +34,7 @@ static const ms_decode_fn decoders[MS_DEC_COUNT] = {
     [MS_DEC_RAW] = ms_decode_raw,
     [MS_DEC_IP_GUESS] = ms_decode_ip_guess,
     [MS_DEC_ARP] = ms_decode_arp,
+    [MS_DEC_ECTP] = ms_decode_ectp,
     [MS_DEC_IPV4] = ms_decode_ipv4,
     [MS_DEC_IPV6] = ms_decode_ipv6,
     [MS_DEC_IPV6_EXT] = ms_decode_ipv6_ext,
@@ -72,6 +73,7 @@ static const struct { uint16_t type; uint8_t dec; } ethertypes[] = {
     { 0x8848, MS_DEC_MPLS },   /* multicast */
     { 0x8864, MS_DEC_PPPOE },  /* session stage */
     { 0x88a8, MS_DEC_QINQ },
+    { 0x9000, MS_DEC_ECTP },
     { 0x9100, MS_DEC_VLAN },   /* pre-standard QinQ, decoded as a VLAN tag like tshark does */
 };
 
@@ -88,6 +90,7 @@ static const struct { uint8_t proto; uint8_t dec; } ipprotos[] = {
     { 51, MS_DEC_AH },
     { 58, MS_DEC_ICMPV6 },
     { 60, MS_DEC_IPV6_EXT },   /* destination options */
+    { 143, MS_DEC_ETH },       /* Ethernet (segment routing, RFC 8986) */
 };
 
 static const struct { uint16_t port; uint8_t dec; } udp_ports[] = {
@@ -329,6 +332,7 @@ static const char *const layer_names[MS_LAYER_COUNT] = {
     [MS_LAYER_LOOP] = "null",
     [MS_LAYER_RAW] = "raw",
     [MS_LAYER_ARP] = "arp",
+    [MS_LAYER_ECTP] = "loop",
     [MS_LAYER_IPV4] = "ip",
     [MS_LAYER_IPV6] = "ipv6",
     [MS_LAYER_IPV6_HOPOPTS] = "ipv6.hopopts",

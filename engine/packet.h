@@ -26,6 +26,7 @@ typedef enum ms_layer_type {
     MS_LAYER_LOOP,         /* OpenBSD loop (network byte order family) */
     MS_LAYER_RAW,          /* raw IP link type: no link header */
     MS_LAYER_ARP,
+    MS_LAYER_ECTP,         /* Ethernet configuration testing protocol, ethertype 0x9000 (tshark "loop") */
     /* network */
     MS_LAYER_IPV4,
     MS_LAYER_IPV6,

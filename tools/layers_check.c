@@ -90,7 +90,8 @@ static const ms_layer_type lazy_probe[] = {
 static bool same_packet(const ms_packet *a, const ms_packet *b)
 {
     if (a->nlayers != b->nlayers || a->error != b->error || a->payload_len != b->payload_len ||
-        a->payload != b->payload || a->net.family != b->net.family || a->net.proto != b->net.proto ||
+        !a->payload != !b->payload || (a->payload && memcmp(a->payload, b->payload, a->payload_len)) ||
+        a->net.family != b->net.family || a->net.proto != b->net.proto ||
         a->net.sport != b->net.sport || a->net.dport != b->net.dport)
         return false;
     if (a->net.family && (memcmp(a->net.src, b->net.src, 16) || memcmp(a->net.dst, b->net.dst, 16)))

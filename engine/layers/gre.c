@@ -27,6 +27,11 @@ ms_decoder_id ms_decode_gre(ms_packet *pkt, const uint8_t *data, uint32_t len)
     ms_packet_set_next(pkt, data + hdr, len - hdr);
     if (version > 1 || (flags & 0x4000))
         return MS_DEC_DATA;
+    if (proto == 0x883e) { /* WCCP: IPv4, after a 4-byte redirect header unless it starts right away */
+        if (len - hdr > 4 && (data[hdr] >> 4) != 4)
+            ms_packet_set_next(pkt, data + hdr + 4, len - hdr - 4);
+        return MS_DEC_IPV4;
+    }
     switch (proto) {
     case 0x6558:
         return MS_DEC_ETH;

@@ -26,11 +26,16 @@ void ms_layers_set_net(ms_packet *pkt, int family, uint8_t proto, uint8_t ttl,
     pkt->payload_len = 0;
 }
 
-ms_decoder_id ms_layers_fragment(ms_packet *pkt, ms_layer *l, const ms_frag *f)
+ms_decoder_id ms_layers_fragment(ms_packet *pkt, ms_layer *l, const ms_frag *f, bool eligible)
 {
     ms_defrag *d = pkt->ctx ? ms_decode_ctx_defrag(pkt->ctx) : NULL;
     l->flags |= MS_LF_FRAGMENT;
-    if (d && !pkt->in_icmp_error) {
+    if (!d || !eligible || pkt->in_icmp_error) {
+        /* Not reassembled: a first fragment still starts with the transport header. */
+        ms_packet_set_next(pkt, f->data, f->len);
+        return f->offset == 0 ? ms_decoder_for_ipproto(f->proto) : MS_DEC_DATA;
+    }
+    {
         const uint8_t *out;
         uint32_t out_len;
         if (ms_defrag_add(d, f, &out, &out_len) == 1) {
@@ -73,7 +78,11 @@ ms_decoder_id ms_decode_ipv4(ms_packet *pkt, const uint8_t *data, uint32_t len)
     if (c.short_read)
         return ms_packet_truncated(pkt, MS_LAYER_IPV4, data, len);
     uint32_t ihl = (uint32_t)(vihl & 0x0f) * 4;
-    if ((vihl >> 4) != 4 || ihl < 20) {
+    if ((vihl >> 4) != 4) { /* not IPv4 at all: tshark shows the bytes as data */
+        ms_packet_set_next(pkt, data, len);
+        return MS_DEC_DATA;
+    }
+    if (ihl < 20) {
         ms_layer *bad = ms_packet_push(pkt, MS_LAYER_IPV4, data, MS_MIN(20u, len), len);
         if (bad)
             bad->flags |= MS_LF_MALFORMED;
@@ -96,18 +105,25 @@ ms_decoder_id ms_decode_ipv4(ms_packet *pkt, const uint8_t *data, uint32_t len)
         return MS_DEC_NONE;
     if (tlen > len)
         l->flags |= MS_LF_TRUNCATED;
-    if (!pkt->in_icmp_error && pkt->ctx && ms_decode_ctx_opts(pkt->ctx)->verify_checksums &&
-        header_checksum(data, ihl) != 0)
-        l->flags |= MS_LF_BAD_CHECKSUM;
-    ms_layers_set_net(pkt, 4, proto, ttl, src, dst);
-
     uint32_t offset = (uint32_t)(frag & 0x1fff) * 8;
     bool more = (frag & 0x2000) != 0;
-    if (offset || more) {
-        ms_frag f = { 4, proto, src, dst, id, offset, more, data + ihl, avail - ihl, pkt->frame.ts_ns };
-        return ms_layers_fragment(pkt, l, &f);
+    bool bad_sum = false;
+    if (!pkt->in_icmp_error && (offset || more ||
+                                (pkt->ctx && ms_decode_ctx_opts(pkt->ctx)->verify_checksums))) {
+        bad_sum = header_checksum(data, ihl) != 0;
+        if (bad_sum)
+            l->flags |= MS_LF_BAD_CHECKSUM;
     }
+    ms_layers_set_net(pkt, 4, proto, ttl, src, dst);
     pkt->next_proto = proto;
+
+    if (offset || more) {
+        /* Like tshark: only a fragment with a good checksum whose bytes were all captured is
+         * reassembled; another first fragment is decoded as it stands, later ones are data. */
+        ms_frag f = { 4, proto, src, dst, id, offset, more, data + ihl, avail - ihl, pkt->frame.ts_ns };
+        bool eligible = !bad_sum && tlen <= len && tlen > ihl;
+        return ms_layers_fragment(pkt, l, &f, eligible);
+    }
     ms_packet_set_next(pkt, data + ihl, avail - ihl);
     return ms_decoder_for_ipproto(proto);
 }

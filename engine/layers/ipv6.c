@@ -16,11 +16,9 @@ ms_decoder_id ms_decode_ipv6(ms_packet *pkt, const uint8_t *data, uint32_t len)
     ms_skip(&c, 16);
     if (c.short_read)
         return ms_packet_truncated(pkt, MS_LAYER_IPV6, data, len);
-    if ((v >> 4) != 6) {
-        ms_layer *bad = ms_packet_push(pkt, MS_LAYER_IPV6, data, 40, len);
-        if (bad)
-            bad->flags |= MS_LF_MALFORMED;
-        return ms_packet_fail(pkt, MS_DERR_MALFORMED, MS_LAYER_IPV6);
+    if ((v >> 4) != 6) { /* not IPv6 at all: tshark shows the bytes as data */
+        ms_packet_set_next(pkt, data, len);
+        return MS_DEC_DATA;
     }
     /* Payload length 0 is a jumbogram or segmentation offload: take what was captured. */
     uint32_t body = len - 40;
@@ -50,12 +48,29 @@ static ms_decoder_id ext_next(ms_packet *pkt, uint8_t nh, const uint8_t *data, u
     return ms_decoder_for_ipproto(nh);
 }
 
+/* The IPv6 header an extension header belongs to (the innermost one). */
+static const ms_layer *ip6_of(const ms_packet *pkt)
+{
+    for (int i = pkt->nlayers - 1; i >= 0; i--) {
+        if (pkt->layers[i].type == MS_LAYER_IPV6)
+            return &pkt->layers[i];
+        if (pkt->layers[i].type == MS_LAYER_IPV4)
+            return NULL;
+    }
+    return NULL;
+}
+
 ms_decoder_id ms_decode_ipv6_ext(ms_packet *pkt, const uint8_t *data, uint32_t len)
 {
     uint8_t which = pkt->next_proto;
     ms_layer_type t = which == 0 ? MS_LAYER_IPV6_HOPOPTS
                     : which == 43 ? MS_LAYER_IPV6_ROUTING
                     : which == 44 ? MS_LAYER_IPV6_FRAG : MS_LAYER_IPV6_DSTOPTS;
+    /* Hop-by-hop options are only valid right after the IPv6 header. */
+    if (t == MS_LAYER_IPV6_HOPOPTS && (pkt->nlayers == 0 || pkt->layers[pkt->nlayers - 1].type != MS_LAYER_IPV6)) {
+        ms_packet_set_next(pkt, data, len);
+        return MS_DEC_DATA;
+    }
     ms_cursor c = ms_cursor_make(data, len);
     uint8_t nh = ms_get_u8(&c);
     uint8_t hlen = ms_get_u8(&c);
@@ -71,15 +86,14 @@ ms_decoder_id ms_decode_ipv6_ext(ms_packet *pkt, const uint8_t *data, uint32_t l
         bool more = offfl & 1;
         if (offset == 0 && !more) /* atomic fragment: the payload is whole */
             return ext_next(pkt, nh, data + 8, len - 8);
-        if (!pkt->in_icmp_error && pkt->net.family == 6) {
+        if (!pkt->in_icmp_error)
             pkt->net.proto = nh;
-            ms_frag f = { 6, nh, pkt->net.src, pkt->net.dst, id, offset, more, data + 8, len - 8,
-                          pkt->frame.ts_ns };
-            return ms_layers_fragment(pkt, l, &f);
-        }
-        l->flags |= MS_LF_FRAGMENT;
-        ms_packet_set_next(pkt, data + 8, len - 8);
-        return MS_DEC_DATA;
+        pkt->next_proto = nh;
+        const ms_layer *ip = ip6_of(pkt);
+        ms_frag f = { 6, nh, ip ? ip->data + 8 : NULL, ip ? ip->data + 24 : NULL, id, offset, more,
+                      data + 8, len - 8, pkt->frame.ts_ns };
+        bool eligible = ip && !(ip->flags & MS_LF_TRUNCATED);
+        return ms_layers_fragment(pkt, l, &f, eligible);
     }
     uint32_t hdr = ((uint32_t)hlen + 1) * 8;
     if (c.short_read || hdr > len)
@@ -96,7 +110,7 @@ ms_decoder_id ms_decode_ah(ms_packet *pkt, const uint8_t *data, uint32_t len)
     uint8_t nh = ms_get_u8(&c);
     uint8_t plen = ms_get_u8(&c);
     uint32_t hdr = ((uint32_t)plen + 2) * 4;
-    if (c.short_read || hdr > len || hdr < 12)
+    if (c.short_read || hdr > len)
         return ms_packet_truncated(pkt, MS_LAYER_AH, data, len);
     if (!ms_packet_push(pkt, MS_LAYER_AH, data, hdr, len))
         return MS_DEC_NONE;

@@ -24,6 +24,7 @@ ms_decoder_id ms_decode_loop(ms_packet *pkt, const uint8_t *data, uint32_t len);
 ms_decoder_id ms_decode_raw(ms_packet *pkt, const uint8_t *data, uint32_t len);
 ms_decoder_id ms_decode_ip_guess(ms_packet *pkt, const uint8_t *data, uint32_t len);
 ms_decoder_id ms_decode_arp(ms_packet *pkt, const uint8_t *data, uint32_t len);
+ms_decoder_id ms_decode_ectp(ms_packet *pkt, const uint8_t *data, uint32_t len);
 /* network (ipv4.c, ipv6.c, gre.c, vxlan.c) */
 ms_decoder_id ms_decode_ipv4(ms_packet *pkt, const uint8_t *data, uint32_t len);
 ms_decoder_id ms_decode_ipv6(ms_packet *pkt, const uint8_t *data, uint32_t len);
@@ -50,7 +51,9 @@ void ms_layers_set_net(ms_packet *pkt, int family, uint8_t proto, uint8_t ttl,
 
 /* Shared by the IP decoders: hands a fragment to the defragmenter. Returns the decoder for the
  * reassembled payload (and sets the next bytes, flags the layer) when the datagram completed,
- * otherwise pushes a data layer and returns MS_DEC_NONE. */
-ms_decoder_id ms_layers_fragment(ms_packet *pkt, ms_layer *l, const ms_frag *f);
+ * otherwise returns MS_DEC_DATA for the fragment's bytes. A fragment that is not eligible for
+ * reassembly (bad checksum, cut by the snap length, inside an ICMP quote) is decoded as it stands
+ * when it is the first one (offset 0), as data otherwise. */
+ms_decoder_id ms_layers_fragment(ms_packet *pkt, ms_layer *l, const ms_frag *f, bool eligible);
 
 #endif
