@@ -194,6 +194,14 @@ local function finish(conn, st, dir)
   if st.ended[CLIENT] and st.ended[SERVER] then flush(conn, st) end
 end
 
+-- The next line and the capture time of its first byte (waits for a byte before asking the
+-- time). Returns nil at end of stream.
+local function next_line(r)
+  if not r:peek(1) then return nil end
+  local ts = r:time()
+  return r:line(LINE_MAX), ts
+end
+
 -- ---------------------------------------------------------------------------------------------
 -- Bodies
 
@@ -313,8 +321,7 @@ local function run_requests(r, conn, st, resyncing, first_line, first_ts)
     local ts, ok, line = first_ts, true, first_line
     first_line = nil
     if not line then
-      ts = r:time()
-      ok, line = pcall(r.line, r, LINE_MAX)
+      ok, line, ts = pcall(next_line, r)
     end
     if not ok then
       if type(line) ~= "table" then error(line, 0) end
@@ -345,7 +352,7 @@ local function run_requests(r, conn, st, resyncing, first_line, first_ts)
         end
       elseif may_swap(conn, st) and parse_status_line(line) then
         -- We guessed the client wrong: this side answers. Swap roles.
-        return "swap", line
+        return "swap", line, ts
       else
         resyncing = true
       end
@@ -408,33 +415,35 @@ end
 
 -- The response side: status lines, headers, bodies; an HTTP/0.9 answer (no status line) is a
 -- body up to the close; resyncs at the next status line after a gap or garbage.
-local function run_responses(r, conn, st, resyncing, first_line)
+local function run_responses(r, conn, st, resyncing, first_line, first_ts)
   while true do
-    local ts = r:time()
-    local line = first_line
+    local line, ts = first_line, first_ts
     first_line = nil
     if not line then
-      local head = r:peek(5)
-      if not head then return "eof" end
-      local next_tx = st.tx[st.nresp + 1]
-      if not resyncing and next_tx and next_tx.req_version == "0.9" and head ~= "HTTP/" then
-        -- HTTP/0.9 answer: everything up to the close is the body.
-        st.nresp = st.nresp + 1
-        next_tx.resp_ts, next_tx.version = ts, "0.9"
-        next_tx.response_body_len = r:skip_all() or 0
-        next_tx.resp_done = true
-        emit_ready(conn, st)
-        return "eof"
+      local ok, head = pcall(r.peek, r, 5)
+      if ok and not head then return "eof" end
+      if ok then
+        ts = r:time()
+        local next_tx = st.tx[st.nresp + 1]
+        if not resyncing and next_tx and next_tx.req_version == "0.9" and head ~= "HTTP/" then
+          -- HTTP/0.9 answer: everything up to the close is the body.
+          st.nresp = st.nresp + 1
+          next_tx.resp_ts, next_tx.version = ts, "0.9"
+          next_tx.response_body_len = r:skip_all() or 0
+          next_tx.resp_done = true
+          emit_ready(conn, st)
+          return "eof"
+        end
+        ok, line = pcall(r.line, r, LINE_MAX)
+        if ok and line == nil then return "eof" end
+      else
+        line = head
       end
-      local ok
-      ok, line = pcall(r.line, r, LINE_MAX)
       if not ok then
         if type(line) ~= "table" then error(line, 0) end
         if line.kind == "limit" then r:skip(LINE_MAX) end
         resyncing = true
         line = false
-      elseif line == nil then
-        return "eof"
       end
     end
     if line and line ~= "" then
@@ -483,10 +492,10 @@ local function run_side(r, role)
   local st = state(conn)
   local res, line, ts
   if role == "req" then
-    res, line = run_requests(r, conn, st, false)
+    res, line, ts = run_requests(r, conn, st, false)
     if res == "swap" then
       st.swapped = true; st.nswaps = st.nswaps + 1
-      run_responses(r, conn, st, false, line)
+      run_responses(r, conn, st, false, line, ts)
     end
   else
     res, line, ts = run_responses(r, conn, st, false)

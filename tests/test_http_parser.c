@@ -1,0 +1,578 @@
+/* test_http_parser.c — protocols/http.lua through the runtime's per-connection API.
+ * Every scenario is a script of steps (direction + bytes, a gap, an end) and runs once per
+ * segmentation: whole steps, one byte at a time, cut inside every CRLF and after every ':',
+ * 3-byte pieces, and 7-byte pieces. Records come out as JSON lines (open_memstream) and each
+ * expected record is checked field by field, including fields that must stay unset. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ms_lua.h"
+
+enum { C = MS_LUA_CLIENT, S = MS_LUA_SERVER };
+enum { STEP_DATA, STEP_GAP, STEP_END, STEP_CLOSE };
+enum { SEG_WHOLE, SEG_BYTES, SEG_CRLF, SEG_3, SEG_7, SEG_MODES };
+static const char *const seg_names[SEG_MODES] = { "whole", "bytewise", "crlf-split", "3-byte", "7-byte" };
+
+typedef struct step {
+    int kind;
+    int dir;
+    const char *text;   /* STEP_DATA: bytes (len below, or strlen) */
+    size_t len;         /* 0: strlen(text); STEP_GAP: bytes lost */
+} step;
+
+#define DATA(d, t) { STEP_DATA, (d), (t), 0 }
+#define BIN(d, t, n) { STEP_DATA, (d), (t), (n) }
+#define GAP(d, n) { STEP_GAP, (d), NULL, (n) }
+#define END(d) { STEP_END, (d), NULL, 0 }
+#define STEPS_END { STEP_CLOSE, 0, NULL, 0 }
+
+typedef struct run_result {
+    char *out;            /* all JSON lines */
+    size_t out_len;
+    char *lines[64];      /* each record line (pointers into out) */
+    int nlines;
+    uint64_t script_errors;
+} run_result;
+
+static void conn_info(ms_lua_conn_info *info, bool guessed)
+{
+    memset(info, 0, sizeof *info);
+    info->uid = "CHttpTest1";
+    info->client.family = 4;
+    info->client.addr[0] = 10; info->client.addr[3] = 1;
+    info->client.port = 51000;
+    info->server.family = 4;
+    info->server.addr[0] = 10; info->server.addr[3] = 2;
+    info->server.port = 80;
+    info->protocol = "http";
+    info->client_guessed = guessed;
+    info->ts_ns = 1000000000000ULL;
+}
+
+/* Feeds one data step cut as the segmentation says. */
+static void feed_step(ms_lua_conn *c, const step *s, int mode, uint64_t ts)
+{
+    size_t len = s->len ? s->len : strlen(s->text);
+    const uint8_t *p = (const uint8_t *)s->text;
+    size_t i = 0;
+    while (i < len) {
+        size_t n;
+        switch (mode) {
+        case SEG_BYTES: n = 1; break;
+        case SEG_3: n = 3; break;
+        case SEG_7: n = 7; break;
+        case SEG_CRLF: {
+            /* up to and including the next '\r' or ':' (so CR and LF land in different pieces) */
+            n = 1;
+            while (i + n < len && p[i + n - 1] != '\r' && p[i + n - 1] != ':')
+                n++;
+            break;
+        }
+        default: n = len; break;
+        }
+        if (n > len - i)
+            n = len - i;
+        assert_int_equal(ms_lua_conn_feed(c, s->dir, p + i, n, ts), 0);
+        i += n;
+    }
+}
+
+/* Runs the steps under one segmentation; the caller frees res->out. */
+static void run_steps(const step *steps, int mode, bool guessed, run_result *res)
+{
+    memset(res, 0, sizeof *res);
+    FILE *fp = open_memstream(&res->out, &res->out_len);
+    assert_non_null(fp);
+    ms_lua_opts opts;
+    ms_lua_opts_default(&opts);
+    opts.format = MS_FMT_JSON;
+    opts.out = fp;
+    opts.quiet_errors = false;
+    ms_err err;
+    memset(&err, 0, sizeof err);
+    ms_lua *rt = ms_lua_new(&opts, &err);
+    assert_non_null(rt);
+    assert_int_equal(ms_lua_load_builtin(rt, "http", &err), 0);
+    ms_lua_conn_info info;
+    conn_info(&info, guessed);
+    ms_lua_conn *c = ms_lua_conn_open(rt, &info);
+    assert_non_null(c);
+    uint64_t ts = 1000000000000ULL;
+    for (const step *s = steps; s->kind != STEP_CLOSE; s++) {
+        ts += 1000000000ULL;
+        if (s->kind == STEP_DATA)
+            feed_step(c, s, mode, ts);
+        else if (s->kind == STEP_GAP)
+            ms_lua_conn_gap(c, s->dir, s->len);
+        else
+            ms_lua_conn_end(c, s->dir);
+    }
+    ms_lua_conn_close(c, "fin");
+    res->script_errors = ms_lua_get_stats(rt)->script_errors;
+    ms_lua_free(rt);
+    fclose(fp);
+    char *save = NULL;
+    for (char *line = strtok_r(res->out, "\n", &save); line && res->nlines < 64;
+         line = strtok_r(NULL, "\n", &save))
+        if (line[0] == '{')
+            res->lines[res->nlines++] = line;
+}
+
+/* Expected record: NULL-terminated lists of `"key":value` fragments that must appear and keys
+ * that must be absent. */
+typedef struct expect {
+    const char *has[24];
+    const char *unset[12];
+} expect;
+
+static void check_records(const step *steps, bool guessed, const expect *want, int nwant)
+{
+    for (int mode = 0; mode < SEG_MODES; mode++) {
+        run_result res;
+        run_steps(steps, mode, guessed, &res);
+        if (res.nlines != nwant || res.script_errors != 0) {
+            print_error("segmentation %s: %d records (want %d), %llu script errors:\n%s\n",
+                        seg_names[mode], res.nlines, nwant, (unsigned long long)res.script_errors,
+                        res.out ? res.out : "");
+            free(res.out);
+            fail();
+        }
+        for (int i = 0; i < nwant; i++) {
+            for (int k = 0; want[i].has[k]; k++) {
+                if (!strstr(res.lines[i], want[i].has[k])) {
+                    print_error("segmentation %s, record %d: missing %s in\n%s\n", seg_names[mode], i,
+                                want[i].has[k], res.lines[i]);
+                    free(res.out);
+                    fail();
+                }
+            }
+            for (int k = 0; want[i].unset[k]; k++) {
+                char key[64];
+                snprintf(key, sizeof key, "\"%s\":", want[i].unset[k]);
+                if (strstr(res.lines[i], key)) {
+                    print_error("segmentation %s, record %d: %s should be unset in\n%s\n", seg_names[mode],
+                                i, want[i].unset[k], res.lines[i]);
+                    free(res.out);
+                    fail();
+                }
+            }
+        }
+        free(res.out);
+    }
+}
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* ---- requests and responses -------------------------------------------------------------- */
+
+static void test_get_with_content_length_fills_zeek_fields(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /index.html?q=1 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/8.0\r\n"
+                "Referer: http://a.example/\r\nOrigin: http://o.example\r\nAccept: */*\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: 11\r\n\r\n"
+                "hello world"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"ts\":1001.000000", "\"uid\":\"CHttpTest1\"", "\"id.orig_h\":\"10.0.0.1\"", "\"id.orig_p\":51000",
+            "\"id.resp_h\":\"10.0.0.2\"", "\"id.resp_p\":80", "\"trans_depth\":1", "\"method\":\"GET\"",
+            "\"host\":\"www.example.com\"", "\"uri\":\"/index.html?q=1\"", "\"referrer\":\"http://a.example/\"",
+            "\"version\":\"1.1\"", "\"user_agent\":\"curl/8.0\"", "\"origin\":\"http://o.example\"",
+            "\"request_body_len\":0", "\"response_body_len\":11", "\"status_code\":200",
+            "\"status_msg\":\"OK\"", "\"resp_mime_types\":[\"text/html\"]", "\"tags\":[]", NULL },
+          { "info_code", "info_msg", "username", "proxied", "orig_mime_types", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_keepalive_requests_count_trans_depth(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"),
+        DATA(C, "POST /2 HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                "Content-Length: 7\r\n\r\na=1&b=2"),
+        DATA(S, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
+        DATA(C, "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"trans_depth\":1", "\"uri\":\"/1\"", "\"response_body_len\":3", "\"status_code\":200", NULL }, { NULL } },
+        { { "\"trans_depth\":2", "\"method\":\"POST\"", "\"uri\":\"/2\"", "\"request_body_len\":7",
+            "\"orig_mime_types\":[\"application/x-www-form-urlencoded\"]", "\"status_code\":201",
+            "\"status_msg\":\"Created\"", "\"response_body_len\":0", "\"ts\":1003.000000", NULL }, { NULL } },
+        { { "\"trans_depth\":3", "\"uri\":\"/3\"", "\"status_code\":404", "\"response_body_len\":9", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_pipelined_requests_pair_responses_in_order(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nHEAD /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\naaaa"
+                "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+                "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 2\r\n\r\ncc"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"trans_depth\":1", "\"uri\":\"/a\"", "\"response_body_len\":4", "\"status_code\":200", NULL }, { NULL } },
+        { { "\"trans_depth\":2", "\"method\":\"HEAD\"", "\"uri\":\"/b\"", "\"response_body_len\":0", NULL }, { NULL } },
+        { { "\"trans_depth\":3", "\"uri\":\"/c\"", "\"status_code\":302", "\"status_msg\":\"Found\"",
+            "\"response_body_len\":2", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_chunked_response_with_extensions_and_trailers(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /chunks HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 99\r\n\r\n"
+                "5;name=value\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: yes\r\nX-More: 1\r\n\r\n"),
+        DATA(C, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/chunks\"", "\"response_body_len\":31", "\"status_code\":200", NULL }, { NULL } },
+        { { "\"uri\":\"/next\"", "\"trans_depth\":2", "\"response_body_len\":1", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_chunked_request_body_counts_decoded_length(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "PUT /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                "GET /after HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"PUT\"", "\"request_body_len\":3", "\"status_code\":204", "\"response_body_len\":0", NULL }, { NULL } },
+        { { "\"uri\":\"/after\"", "\"status_code\":200", "\"response_body_len\":2", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_body_delimited_by_close_counts_to_the_end(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /old HTTP/1.0\r\n\r\n"),
+        DATA(S, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n0123456789"),
+        DATA(S, "abcdefghij"),
+        END(S),
+        END(C),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/old\"", "\"version\":\"1.0\"", "\"response_body_len\":20",
+            "\"resp_mime_types\":[\"text/plain\"]", NULL }, { "host", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_head_204_304_responses_have_no_body(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"),
+        DATA(C, "GET /n HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"),
+        DATA(C, "GET /c HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"x\"\r\n\r\n"),
+        DATA(S, "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
+        DATA(C, "GET /last HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nend"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"HEAD\"", "\"status_code\":200", "\"response_body_len\":0", NULL }, { NULL } },
+        { { "\"uri\":\"/n\"", "\"status_code\":204", "\"response_body_len\":0", NULL }, { NULL } },
+        { { "\"uri\":\"/c\"", "\"status_code\":304", "\"response_body_len\":0", NULL }, { NULL } },
+        { { "\"uri\":\"/last\"", "\"status_code\":200", "\"response_body_len\":3", "\"trans_depth\":4", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_100_continue_sets_info_code_before_final_response(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "POST /form HTTP/1.1\r\nHost: www.osu.edu\r\nExpect: 100-continue\r\nContent-Length: 6\r\n\r\n"),
+        DATA(S, "HTTP/1.1 100 Continue\r\n\r\n"),
+        DATA(C, "abcdef"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"POST\"", "\"request_body_len\":6", "\"info_code\":100", "\"info_msg\":\"Continue\"",
+            "\"status_code\":200", "\"response_body_len\":2", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_connect_tunnel_stops_parsing_and_tags_tunnel(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "CONNECT secure.example.com:443 HTTP/1.1\r\nHost: secure.example.com:443\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 Connection Established\r\n\r\n"),
+        BIN(C, "\x16\x03\x01\x00\x05GET / HTTP/1.1\r\n\r\n", 25),
+        BIN(S, "\x16\x03\x03\x00\x02HTTP/1.1 200 OK\r\n\r\n", 24),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"CONNECT\"", "\"uri\":\"secure.example.com:443\"", "\"status_code\":200",
+            "\"status_msg\":\"Connection Established\"", "\"tags\":[\"tunnel\"]", "\"response_body_len\":0", NULL },
+          { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_refused_connect_keeps_parsing(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n"),
+        DATA(S, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\nnope"),
+        DATA(C, "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"status_code\":407", "\"response_body_len\":4", "\"tags\":[]", NULL }, { NULL } },
+        { { "\"trans_depth\":2", "\"status_code\":200", "\"tags\":[\"tunnel\"]", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_websocket_upgrade_stops_parsing_and_tags_upgrade(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /chat HTTP/1.1\r\nHost: ws.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        DATA(S, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+        BIN(S, "\x81\x05hello", 7),
+        BIN(C, "\x81\x85\x01\x02\x03\x04GET / HTTP/1.1\r\n", 27),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/chat\"", "\"status_code\":101", "\"status_msg\":\"Switching Protocols\"",
+            "\"tags\":[\"upgrade\"]", NULL }, { "info_code", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_unanswered_request_is_emitted_at_close(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /answered HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        DATA(C, "GET /lonely HTTP/1.1\r\nHost: h\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/answered\"", "\"status_code\":200", NULL }, { NULL } },
+        { { "\"uri\":\"/lonely\"", "\"trans_depth\":2", "\"response_body_len\":0", NULL },
+          { "status_code", "status_msg", "version", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+/* ---- tolerance ----------------------------------------------------------------------------- */
+
+static void test_obsolete_line_folding_is_joined_with_a_space(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /fold HTTP/1.1\r\nHost: h\r\nUser-Agent: Mozilla/5.0\r\n  (folded; part)\r\n\tmore\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"user_agent\":\"Mozilla/5.0 (folded; part) more\"", "\"host\":\"h\"", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_bare_lf_line_endings_are_tolerated(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /lf HTTP/1.1\nHost: lf.example\nUser-Agent: x\n\nGET /lf2 HTTP/1.0\n\n"),
+        DATA(S, "HTTP/1.1 200 OK\nContent-Length: 2\n\nokHTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nab\n0\n\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/lf\"", "\"host\":\"lf.example\"", "\"response_body_len\":2", NULL }, { NULL } },
+        { { "\"uri\":\"/lf2\"", "\"response_body_len\":2", "\"trans_depth\":2", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_garbage_before_request_line_is_skipped(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "\r\n\r\nthis is not http\r\nGET nope\r\n\x01\x02\x03\r\nGET /real HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/real\"", "\"trans_depth\":1", "\"status_code\":200", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_gap_in_headers_resyncs_at_next_request_line(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /before HTTP/1.1\r\nHost: h\r\nCookie: abc"),
+        GAP(C, 1400),
+        DATA(C, "def\r\nAccept: */*\r\n\r\nGET /after HTTP/1.1\r\nHost: h2\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nyy"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/before\"", "\"tags\":[\"gap\"]", "\"trans_depth\":1", NULL }, { NULL } },
+        { { "\"uri\":\"/after\"", "\"host\":\"h2\"", "\"trans_depth\":2", "\"response_body_len\":2", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_header_limit_tags_the_request_and_resyncs(void **state)
+{
+    (void)state;
+    static char big[80000];
+    static step steps[] = {
+        DATA(C, "GET /big HTTP/1.1\r\nHost: h\r\n"),
+        DATA(C, big),
+        DATA(C, "\r\nGET /small HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        STEPS_END,
+    };
+    /* 1000 header lines of 79 bytes: 79 KB of headers, over the 64 KiB limit */
+    size_t off = 0;
+    for (int i = 0; i < 1000; i++)
+        off += (size_t)snprintf(big + off, sizeof big - off, "X-Filler-%04d: %062d\r\n", i, 0);
+    static const expect want[] = {
+        { { "\"uri\":\"/big\"", "\"tags\":[\"header_limit\"]", NULL }, { NULL } },
+        { { "\"uri\":\"/small\"", "\"trans_depth\":2", "\"status_code\":200", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_http09_simple_request_reads_body_to_close(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /zeek.html\n"),
+        DATA(S, "<html>\n  hi\n</html>\n"),
+        END(S),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"GET\"", "\"uri\":\"/zeek.html\"", "\"version\":\"0.9\"", "\"response_body_len\":20", NULL },
+          { "status_code", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_auth_proxy_headers_and_mime_types(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "POST http://proxy.example/x HTTP/1.1\r\nHost: proxy.example\r\n"
+                "Authorization: Basic YWxpY2U6c2VjcmV0\r\nX-Forwarded-For: 192.0.2.7\r\nVia: 1.1 squid\r\n"
+                "Content-Type: Application/JSON ; charset=utf-8\r\nContent-Length: 2\r\n\r\n{}"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 4\r\n\r\n\x89PNG"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"username\":\"alice\"", "\"proxied\":[\"X-FORWARDED-FOR -> 192.0.2.7\",\"VIA -> 1.1 squid\"]",
+            "\"orig_mime_types\":[\"application/json\"]", "\"resp_mime_types\":[\"image/png\"]",
+            "\"uri\":\"http://proxy.example/x\"", "\"request_body_len\":2", NULL },
+          { "password", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_content_length_past_the_end_counts_bytes_seen(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /bigfile HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 2200000000\r\n\r\n0123456789"),
+        END(S),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"response_body_len\":10", "\"status_code\":200", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_guessed_client_that_answers_swaps_roles(void **state)
+{
+    (void)state;
+    /* No SYN seen: the engine took the server for the client. */
+    static const step steps[] = {
+        DATA(S, "GET /late HTTP/1.1\r\nHost: q\r\n\r\n"),
+        DATA(C, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/late\"", "\"id.orig_h\":\"10.0.0.2\"", "\"id.orig_p\":80", "\"id.resp_h\":\"10.0.0.1\"",
+            "\"id.resp_p\":51000", "\"status_code\":200", "\"response_body_len\":2", NULL }, { NULL } },
+    };
+    check_records(steps, true, want, N(want));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_with_content_length_fills_zeek_fields),
+        cmocka_unit_test(test_keepalive_requests_count_trans_depth),
+        cmocka_unit_test(test_pipelined_requests_pair_responses_in_order),
+        cmocka_unit_test(test_chunked_response_with_extensions_and_trailers),
+        cmocka_unit_test(test_chunked_request_body_counts_decoded_length),
+        cmocka_unit_test(test_body_delimited_by_close_counts_to_the_end),
+        cmocka_unit_test(test_head_204_304_responses_have_no_body),
+        cmocka_unit_test(test_100_continue_sets_info_code_before_final_response),
+        cmocka_unit_test(test_connect_tunnel_stops_parsing_and_tags_tunnel),
+        cmocka_unit_test(test_refused_connect_keeps_parsing),
+        cmocka_unit_test(test_websocket_upgrade_stops_parsing_and_tags_upgrade),
+        cmocka_unit_test(test_unanswered_request_is_emitted_at_close),
+        cmocka_unit_test(test_obsolete_line_folding_is_joined_with_a_space),
+        cmocka_unit_test(test_bare_lf_line_endings_are_tolerated),
+        cmocka_unit_test(test_garbage_before_request_line_is_skipped),
+        cmocka_unit_test(test_gap_in_headers_resyncs_at_next_request_line),
+        cmocka_unit_test(test_header_limit_tags_the_request_and_resyncs),
+        cmocka_unit_test(test_http09_simple_request_reads_body_to_close),
+        cmocka_unit_test(test_auth_proxy_headers_and_mime_types),
+        cmocka_unit_test(test_content_length_past_the_end_counts_bytes_seen),
+        cmocka_unit_test(test_guessed_client_that_answers_swaps_roles),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
