@@ -1,0 +1,323 @@
+/* emit.c — moonshark.log (declare a log's columns and types) and moonshark.emit (write a record
+ * to the log's sink: table, TSV, JSON lines or DIR/LOG.log). Each log owns one ms_output. */
+#include "lua_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    ms_field_type type;
+} field_types[] = {
+    { "string", MS_FIELD_STRING }, { "count", MS_FIELD_COUNT }, { "int", MS_FIELD_INT },
+    { "double", MS_FIELD_DOUBLE }, { "time", MS_FIELD_TIME }, { "interval", MS_FIELD_INTERVAL },
+    { "bool", MS_FIELD_BOOL }, { "addr", MS_FIELD_ADDR }, { "port", MS_FIELD_PORT },
+    { "set", MS_FIELD_SET },
+};
+
+static int find_log(lua_State *L, ms_lua *rt, int name_idx)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rt->logidx_ref);
+    lua_pushvalue(L, name_idx);
+    lua_rawget(L, -2);
+    int idx = (int)lua_tointeger(L, -1) - 1;
+    lua_pop(L, 2);
+    return idx;
+}
+
+/* Opens the sink for a log whose fields (name, type) are on the stack as a names array at
+ * names_idx and C types in `types`. Raises a Lua error on failure. */
+static int open_log(lua_State *L, ms_lua *rt, const char *name, int names_idx, const ms_field_type *types, int n)
+{
+    if (rt->nlogs >= MS_LUA_MAX_LOGS)
+        return luaL_error(L, "moonshark.log: too many logs (at most %d)", MS_LUA_MAX_LOGS);
+    if (strlen(name) >= sizeof rt->logs[0].name || !name[0])
+        return luaL_error(L, "moonshark.log: log name must be 1 to 63 characters");
+    ms_field_def *defs = lua_newuserdatauv(L, sizeof *defs * (size_t)(n ? n : 1), 0);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, names_idx, i + 1);
+        defs[i].name = lua_tostring(L, -1); /* anchored by the names array */
+        defs[i].type = types[i];
+        lua_pop(L, 1);
+    }
+    ms_err err;
+    err.msg[0] = '\0';
+    ms_output *out = ms_output_open(name, defs, n, rt->opts.format, rt->opts.out, rt->opts.out_dir, &err);
+    lua_pop(L, 1);
+    if (!out)
+        return luaL_error(L, "moonshark.log %s: %s", name, err.msg);
+    ms_lua_log *log = &rt->logs[rt->nlogs];
+    snprintf(log->name, sizeof log->name, "%s", name);
+    log->out = out;
+    log->nfields = n;
+    lua_pushvalue(L, names_idx);
+    log->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    rt->nlogs++;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rt->logidx_ref);
+    lua_pushstring(L, name);
+    lua_pushinteger(L, rt->nlogs);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    return rt->nlogs - 1;
+}
+
+/* moonshark.log{ name = "x", fields = { {"ts","time"}, {"uid","string"}, ... } } */
+static int l_log(lua_State *L)
+{
+    ms_lua *rt = ms_lua_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "name");
+    const char *name = lua_tostring(L, -1);
+    if (!name)
+        return luaL_error(L, "moonshark.log: name must be a string");
+    int name_idx = lua_gettop(L);
+    if (find_log(L, rt, name_idx) >= 0)
+        return luaL_error(L, "moonshark.log: log '%s' is already declared", name);
+    lua_getfield(L, 1, "fields");
+    if (!lua_istable(L, -1))
+        return luaL_error(L, "moonshark.log: fields must be a list of {name, type}");
+    int fields_idx = lua_gettop(L);
+    int n = (int)lua_rawlen(L, fields_idx);
+    if (n > 1024)
+        return luaL_error(L, "moonshark.log: too many fields (at most 1024)");
+    ms_field_type *types = lua_newuserdatauv(L, sizeof *types * (size_t)(n ? n : 1), 0);
+    lua_createtable(L, n, 0);
+    int names_idx = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, fields_idx, i);
+        if (!lua_istable(L, -1))
+            return luaL_error(L, "moonshark.log %s: field %d must be {name, type}", name, i);
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        const char *fname = lua_tostring(L, -2);
+        const char *tname = lua_tostring(L, -1);
+        if (!fname || lua_type(L, -2) != LUA_TSTRING)
+            return luaL_error(L, "moonshark.log %s: field %d has no name", name, i);
+        int t = -1;
+        for (size_t k = 0; k < MS_ARRAY_LEN(field_types); k++)
+            if (tname && strcmp(tname, field_types[k].name) == 0)
+                t = (int)field_types[k].type;
+        if (t < 0)
+            return luaL_error(L, "moonshark.log %s: field '%s' has unknown type '%s' (string count int double "
+                              "time interval bool addr port set)", name, fname, tname ? tname : "nil");
+        types[i - 1] = (ms_field_type)t;
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, names_idx, i);
+        lua_pop(L, 3);
+    }
+    open_log(L, rt, name, names_idx, types, n);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static ms_field_type guess_type(lua_State *L, int idx, const char *key)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+        if (strcmp(key, "ts") == 0)
+            return MS_FIELD_TIME;
+        if (lua_isinteger(L, idx))
+            return lua_tointeger(L, idx) >= 0 ? MS_FIELD_COUNT : MS_FIELD_INT;
+        return MS_FIELD_DOUBLE;
+    case LUA_TBOOLEAN:
+        return MS_FIELD_BOOL;
+    case LUA_TTABLE:
+        return MS_FIELD_SET;
+    default:
+        return MS_FIELD_STRING;
+    }
+}
+
+/* Declares a log from the first record's string keys, sorted. */
+static int declare_from_record(lua_State *L, ms_lua *rt, const char *name, int rec)
+{
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, rec)) {
+        if (lua_type(L, -2) == LUA_TSTRING)
+            n++;
+        lua_pop(L, 1);
+    }
+    if (n > 1024)
+        return luaL_error(L, "moonshark.emit %s: too many fields (at most 1024)", name);
+    const char **keys = lua_newuserdatauv(L, sizeof *keys * (size_t)(n ? n : 1), 0);
+    int k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, rec)) {
+        if (lua_type(L, -2) == LUA_TSTRING && k < n)
+            keys[k++] = lua_tostring(L, -2); /* anchored by the record */
+        lua_pop(L, 1);
+    }
+    qsort(keys, (size_t)k, sizeof keys[0], cmp_str);
+    ms_field_type *types = lua_newuserdatauv(L, sizeof *types * (size_t)(k ? k : 1), 0);
+    lua_createtable(L, k, 0);
+    int names_idx = lua_gettop(L);
+    for (int i = 0; i < k; i++) {
+        lua_getfield(L, rec, keys[i]);
+        types[i] = guess_type(L, -1, keys[i]);
+        lua_pop(L, 1);
+        lua_pushstring(L, keys[i]);
+        lua_rawseti(L, names_idx, i + 1);
+    }
+    int idx = open_log(L, rt, name, names_idx, types, k);
+    lua_pop(L, 3);
+    return idx;
+}
+
+static uint64_t seconds_to_ns(double s)
+{
+    if (!(s > 0))
+        return 0;
+    if (s > 1.8e10)
+        s = 1.8e10;
+    double whole = floor(s);
+    return (uint64_t)whole * 1000000000ull + (uint64_t)llround((s - whole) * 1e9);
+}
+
+static void put_value(lua_State *L, ms_output *out, int f, ms_field_type type, int v)
+{
+    switch (type) {
+    case MS_FIELD_STRING:
+    case MS_FIELD_ADDR: {
+        size_t len = 0;
+        const char *s = NULL;
+        if (lua_type(L, v) == LUA_TSTRING || lua_type(L, v) == LUA_TNUMBER)
+            s = lua_tolstring(L, v, &len);
+        else if (lua_type(L, v) == LUA_TBOOLEAN) {
+            s = lua_toboolean(L, v) ? "true" : "false";
+            len = strlen(s);
+        }
+        if (s)
+            ms_output_str(out, f, s, len);
+        break;
+    }
+    case MS_FIELD_COUNT:
+    case MS_FIELD_PORT: {
+        int ok = 0;
+        lua_Number x = lua_tonumberx(L, v, &ok);
+        if (ok && x >= 0 && x < 1.8e19)
+            ms_output_uint(out, f, lua_isinteger(L, v) ? (uint64_t)lua_tointeger(L, v) : (uint64_t)x);
+        break;
+    }
+    case MS_FIELD_INT: {
+        int ok = 0;
+        lua_Number x = lua_tonumberx(L, v, &ok);
+        if (ok && x > -9.2e18 && x < 9.2e18)
+            ms_output_int(out, f, lua_isinteger(L, v) ? (int64_t)lua_tointeger(L, v) : (int64_t)x);
+        break;
+    }
+    case MS_FIELD_DOUBLE: {
+        int ok = 0;
+        lua_Number x = lua_tonumberx(L, v, &ok);
+        if (ok)
+            ms_output_double(out, f, x);
+        break;
+    }
+    case MS_FIELD_TIME:
+    case MS_FIELD_INTERVAL: {
+        int ok = 0;
+        lua_Number x = lua_tonumberx(L, v, &ok);
+        if (ok) {
+            if (type == MS_FIELD_TIME)
+                ms_output_time(out, f, seconds_to_ns(x));
+            else
+                ms_output_int(out, f, x < 0 ? -(int64_t)seconds_to_ns(-x) : (int64_t)seconds_to_ns(x));
+        }
+        break;
+    }
+    case MS_FIELD_BOOL:
+        if (!lua_isnil(L, v))
+            ms_output_bool(out, f, lua_toboolean(L, v));
+        break;
+    case MS_FIELD_SET:
+        if (lua_istable(L, v)) {
+            lua_Integer n = (lua_Integer)lua_rawlen(L, v);
+            for (lua_Integer i = 1; i <= n; i++) {
+                lua_rawgeti(L, v, i);
+                size_t len = 0;
+                const char *s = (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
+                                    ? lua_tolstring(L, -1, &len) : NULL;
+                if (s)
+                    ms_output_set_add(out, f, s, len);
+                lua_pop(L, 1);
+            }
+        } else if (lua_type(L, v) == LUA_TSTRING) {
+            size_t len = 0;
+            const char *s = lua_tolstring(L, v, &len);
+            ms_output_set_add(out, f, s, len);
+        }
+        break;
+    }
+}
+
+/* moonshark.emit(log, record) */
+static int l_emit(lua_State *L)
+{
+    ms_lua *rt = ms_lua_of(L);
+    luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    int idx = find_log(L, rt, 1);
+    if (idx < 0)
+        idx = declare_from_record(L, rt, lua_tostring(L, 1), 2);
+    ms_lua_log *log = &rt->logs[idx];
+    if (!log->out) {
+        rt->stats.records_dropped++;
+        return 0;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, log->names_ref);
+    int names = lua_gettop(L);
+    ms_output_begin(log->out);
+    for (int f = 0; f < log->nfields; f++) {
+        lua_rawgeti(L, names, f + 1);
+        lua_rawget(L, 2);
+        if (!lua_isnil(L, -1))
+            put_value(L, log->out, f, ms_output_field(log->out, f)->type, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (ms_output_end(log->out) != 0)
+        rt->stats.records_dropped++;
+    else
+        rt->stats.records++;
+    return 0;
+}
+
+void ms_lua_emit_open(lua_State *L, ms_lua *rt)
+{
+    lua_newtable(L);
+    rt->logidx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getglobal(L, "moonshark");
+    lua_pushcfunction(L, l_log);
+    lua_setfield(L, -2, "log");
+    lua_pushcfunction(L, l_emit);
+    lua_setfield(L, -2, "emit");
+    lua_pop(L, 1);
+}
+
+int ms_lua_close_logs(ms_lua *rt)
+{
+    int rc = 0;
+    for (int i = 0; i < rt->nlogs; i++) {
+        if (rt->logs[i].out && ms_output_close(rt->logs[i].out) != 0)
+            rc = MS_EIO;
+        rt->logs[i].out = NULL;
+    }
+    return rc;
+}
+
+void ms_lua_emit_close(ms_lua *rt)
+{
+    ms_lua_close_logs(rt);
+}
+
+void ms_lua_flush(ms_lua *rt)
+{
+    if (rt->opts.out)
+        fflush(rt->opts.out);
+}

@@ -1,0 +1,139 @@
+/* lua_int.h — internals shared by the runtime's files (runtime.c, conn.c, reader.c, bytes.c,
+ * emit.c). Not for callers: they use ms_lua.h. */
+#ifndef MS_LUA_INT_H
+#define MS_LUA_INT_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "ms_lua.h"
+
+/* A registered protocol: the table moonshark.protocol returned (handlers are looked up in it
+ * when a connection opens, so scripts may set them after registering). */
+typedef struct ms_lua_proto {
+    char name[64];
+    int ref;          /* registry ref of the protocol table */
+    bool has_detect;  /* detect function given */
+} ms_lua_proto;
+
+/* A declared log and its sink. */
+typedef struct ms_lua_log {
+    char name[64];
+    ms_output *out;   /* owned; NULL after ms_lua_close_logs */
+    int nfields;
+    int names_ref;    /* registry ref of an array of field-name strings (column order) */
+} ms_lua_log;
+
+/* Reader requests a coroutine waits on. */
+enum {
+    MS_REQ_NONE = 0,
+    MS_REQ_LINE,      /* arg = max bytes */
+    MS_REQ_READ,      /* arg = n */
+    MS_REQ_PEEK,      /* arg = n */
+    MS_REQ_SKIP,      /* skip_left bytes still to drop */
+    MS_REQ_SKIP_ALL,
+    MS_REQ_HEADERS,   /* arg = max bytes */
+};
+
+/* States of one direction. */
+enum {
+    MS_HALF_IDLE = 0, /* reader coroutine not started yet */
+    MS_HALF_WAIT,     /* coroutine suspended on a request */
+    MS_HALF_CALLBACK, /* callback style (on_data) */
+    MS_HALF_DONE,     /* finished, failed, or no handler: bytes are dropped */
+};
+
+typedef struct ms_lua_half {
+    int state;              /* MS_HALF_* */
+    lua_State *co;          /* reader coroutine (anchored by co_ref) */
+    int co_ref;
+    void **rbox;            /* the reader userdata's pointer slot, cleared when the conn closes */
+    int req;                /* MS_REQ_* pending */
+    uint64_t arg;           /* request argument (max or n) */
+    uint64_t skip_left;     /* MS_REQ_SKIP: bytes still to drop */
+    uint64_t skip_done;     /* bytes dropped so far by the current skip */
+    size_t scan;            /* LINE: bytes of the unconsumed front already searched;
+                               HEADERS: offset of the first line not yet seen complete */
+    uint64_t gap_pending;   /* a gap the next request raises */
+    bool ended;             /* end of stream on this direction */
+    bool detect_failed;     /* detect() found nothing in this direction's first bytes */
+    /* the bytes being presented (valid during one ms_lua_conn_data call) */
+    const uint8_t *buf;
+    size_t len, pos;        /* pos = consumed so far */
+    size_t held;            /* bytes the caller holds to present again (unconsumed last time) */
+    uint64_t ts;            /* capture time of the presented bytes */
+    ms_lua_ts_fn ts_fn;     /* optional per-offset times */
+    void *ts_ud;
+    uint64_t last_ts;       /* time of the last byte seen, for r:time() between calls */
+    /* ms_lua_conn_feed's buffer of unconsumed bytes */
+    uint8_t *fbuf;
+    size_t flen, fcap;
+    uint64_t fts;           /* capture time of the oldest buffered byte */
+} ms_lua_half;
+
+struct ms_lua_conn {
+    ms_lua *rt;
+    int ref;                /* registry ref of the conn table */
+    int proto;              /* index into rt->protos; -1 undecided; -2 none */
+    bool udp;
+    bool failed;            /* a script error stopped the parser on this connection */
+    bool reader;            /* reader style (client/server coroutines) */
+    bool closing;
+    uint16_t sport, cport;  /* server and client ports */
+    char uid[24];
+    ms_lua_half half[2];
+    ms_lua_conn *prev, *next; /* open connections (freed at ms_lua_free) */
+};
+
+struct ms_lua {
+    lua_State *L;
+    ms_lua_opts opts;
+    ms_lua_stats stats;
+    size_t mem_limit;
+    uint64_t budget;          /* instructions per call */
+    uint64_t instr;           /* instructions counted in the current call */
+    bool in_call;             /* a call into Lua is running (budget armed) */
+    int nprotos;
+    ms_lua_proto protos[MS_LUA_MAX_PROTOCOLS];
+    uint8_t tcp_ports[65536]; /* protocol index + 1, 0 = none */
+    uint8_t udp_ports[65536];
+    int nlogs;
+    ms_lua_log logs[MS_LUA_MAX_LOGS];
+    int logidx_ref;           /* registry ref: log name → index + 1 */
+    int err_mt_ref;           /* metatable of {kind=...} error tables */
+    int reader_mt_ref;        /* metatable of readers */
+    int bytes_mt_ref;         /* metatable of bytes views */
+    ms_lua_conn *conns;       /* open connections */
+    bool print_traceback;     /* MOONSHARK_LUA_TRACEBACK set */
+};
+
+#define MS_LUA_HOOK_STEP 1000 /* instructions between budget checks */
+
+/* runtime.c */
+ms_lua *ms_lua_of(lua_State *L);
+void ms_lua_arm(ms_lua *rt);                         /* resets the budget before a call */
+int ms_lua_msgh(lua_State *L);                       /* message handler adding a traceback */
+void ms_lua_push_error(lua_State *L, ms_lua *rt, const char *kind, uint64_t bytes, uint64_t limit);
+void ms_lua_report(ms_lua_conn *c, const char *what, const char *msg);
+
+/* bytes.c */
+void ms_lua_bytes_open(lua_State *L, ms_lua *rt);
+/* Pushes a new view; returns the pointer slot to clear after the call (ms_lua_bytes_done). */
+void *ms_lua_bytes_push(lua_State *L, const uint8_t *p, size_t len);
+void ms_lua_bytes_done(void *view);
+
+/* emit.c */
+void ms_lua_emit_open(lua_State *L, ms_lua *rt);     /* adds moonshark.log and moonshark.emit */
+void ms_lua_emit_close(ms_lua *rt);
+
+/* reader.c */
+void ms_lua_reader_open(lua_State *L, ms_lua *rt);
+/* Pushes a new reader for half dir of c (in L), remembering its box in the half. */
+void ms_lua_reader_push(lua_State *L, ms_lua_conn *c, int dir);
+/* Whether the pending request of h completes with the bytes at hand, end or gap (>= 0) or must
+ * wait for more bytes (-1). Skips are carried out here, in C, without entering Lua. */
+int ms_lua_reader_try(ms_lua_conn *c, ms_lua_half *h);
+/* Capture time of the next unread byte. */
+uint64_t ms_lua_half_time(const ms_lua_half *h);
+
+#endif

@@ -1,0 +1,471 @@
+/* reader.c — the reader `r` of reader-style parsers: r:line, r:headers, r:read, r:peek, r:skip,
+ * r:skip_all, r:time. Each method first tries to complete from the bytes at hand (searching in C);
+ * when it cannot, the coroutine yields and conn.c resumes it only once the request can complete.
+ * Skips are carried out in C across packets without entering Lua. */
+#include "lua_int.h"
+
+#include <string.h>
+
+static const char READER_MT[] = "moonshark.reader";
+
+#define MAX_READ (64u << 20)     /* r:read / r:peek larger than this raise an error */
+#define DEFAULT_LINE_MAX 65536
+#define DEFAULT_HEADERS_MAX 262144
+
+typedef struct rbox {
+    ms_lua_half *h;   /* NULL once the connection closed */
+    ms_lua_conn *c;
+    int dir;
+} rbox;
+
+uint64_t ms_lua_half_time(const ms_lua_half *h)
+{
+    if (h->buf && h->pos < h->len) {
+        if (h->ts_fn)
+            return h->ts_fn(h->ts_ud, h->pos);
+        return h->ts;
+    }
+    return h->last_ts;
+}
+
+static size_t avail(const ms_lua_half *h)
+{
+    return h->buf ? h->len - h->pos : 0;
+}
+
+static const uint8_t *front(const ms_lua_half *h)
+{
+    return h->buf + h->pos;
+}
+
+static void consume(ms_lua_half *h, size_t n)
+{
+    h->pos += n;
+}
+
+/* Drops what is left at the end of a stream (a partial line or read). */
+static void drop_tail(ms_lua_conn *c, ms_lua_half *h)
+{
+    size_t n = avail(h);
+    c->rt->stats.bytes_dropped += n;
+    consume(h, n);
+}
+
+/* ---- header block parsing (the block is complete: it ends with an empty line) ---------- */
+
+static bool is_ws(uint8_t ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* Pushes the header table for block[0..len) (which ends with the empty line). */
+static void push_headers(lua_State *L, const uint8_t *block, size_t len)
+{
+    lua_createtable(L, 8, 8);
+    int t = lua_gettop(L);
+    int n = 0;
+    size_t i = 0;
+    while (i < len) {
+        const uint8_t *nl = memchr(block + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - block) : len;
+        size_t next = nl ? end + 1 : len;
+        size_t le = end;
+        if (le > i && block[le - 1] == '\r')
+            le--;
+        if (le == i)
+            break; /* the empty line */
+        const uint8_t *line = block + i;
+        size_t llen = le - i;
+        if (is_ws(line[0])) {
+            /* obsolete line folding: continue the previous value after one space */
+            if (n > 0) {
+                size_t a = 0, b = llen;
+                while (a < b && is_ws(line[a]))
+                    a++;
+                while (b > a && is_ws(line[b - 1]))
+                    b--;
+                lua_rawgeti(L, t, n);
+                lua_rawgeti(L, -1, 2);
+                lua_pushliteral(L, " ");
+                lua_pushlstring(L, (const char *)line + a, b - a);
+                lua_concat(L, 3);
+                lua_rawseti(L, -2, 2);
+                lua_pop(L, 1);
+            }
+        } else {
+            const uint8_t *colon = memchr(line, ':', llen);
+            if (colon) {
+                size_t nl_len = (size_t)(colon - line);
+                while (nl_len > 0 && is_ws(line[nl_len - 1]))
+                    nl_len--;
+                size_t a = (size_t)(colon - line) + 1, b = llen;
+                while (a < b && is_ws(line[a]))
+                    a++;
+                while (b > a && is_ws(line[b - 1]))
+                    b--;
+                lua_createtable(L, 2, 0);
+                lua_pushlstring(L, (const char *)line, nl_len);
+                lua_rawseti(L, -2, 1);
+                lua_pushlstring(L, (const char *)line + a, b - a);
+                lua_rawseti(L, -2, 2);
+                lua_rawseti(L, t, ++n);
+            }
+            /* a line without a colon is not a header: ignored */
+        }
+        i = next;
+    }
+    /* t[lowercase name] = value, repeated names joined with ", " */
+    char lower[256];
+    for (int k = 1; k <= n; k++) {
+        lua_rawgeti(L, t, k);
+        lua_rawgeti(L, -1, 1);
+        size_t nlen = 0;
+        const char *name = lua_tolstring(L, -1, &nlen);
+        if (nlen < sizeof lower) {
+            for (size_t j = 0; j < nlen; j++) {
+                char ch = name[j];
+                lower[j] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+            }
+            lua_pushlstring(L, lower, nlen);
+        } else {
+            luaL_Buffer buf;
+            luaL_buffinit(L, &buf);
+            for (size_t j = 0; j < nlen; j++) {
+                char ch = name[j];
+                luaL_addchar(&buf, (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch);
+            }
+            luaL_pushresult(&buf);
+        }
+        /* stack: pair, name, lname */
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, t) == LUA_TSTRING) {
+            lua_pushliteral(L, ", ");
+            lua_rawgeti(L, -5, 2);
+            lua_concat(L, 3);
+        } else {
+            lua_pop(L, 1);
+            lua_rawgeti(L, -3, 2);
+        }
+        lua_rawset(L, t);
+        lua_pop(L, 2);
+    }
+}
+
+/* ---- requests -------------------------------------------------------------------------- */
+
+/* Tries to complete the pending request of h. With L non-NULL, pushes the results (returns their
+ * count, or raises the gap/limit error); with L NULL only answers whether it would complete
+ * (returns 0 or more) or must wait for bytes (-1). Either way bookkeeping (scan offsets, skips)
+ * advances. */
+static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
+{
+    ms_lua *rt = c->rt;
+    if (h->req == MS_REQ_SKIP) {
+        size_t take = (size_t)MS_MIN((uint64_t)avail(h), h->skip_left);
+        consume(h, take);
+        h->skip_left -= take;
+        h->skip_done += take;
+        rt->stats.bytes_skipped += take;
+        if (h->skip_left > 0 && !h->ended)
+            return -1;
+        if (L)
+            lua_pushinteger(L, (lua_Integer)h->skip_done);
+        return 1;
+    }
+    if (h->req == MS_REQ_SKIP_ALL) {
+        size_t take = avail(h);
+        consume(h, take);
+        h->skip_done += take;
+        rt->stats.bytes_skipped += take;
+        if (!h->ended)
+            return -1;
+        if (L)
+            lua_pushinteger(L, (lua_Integer)h->skip_done);
+        return 1;
+    }
+    if (h->gap_pending) {
+        if (L) {
+            uint64_t n = h->gap_pending;
+            h->gap_pending = 0;
+            h->req = MS_REQ_NONE;
+            ms_lua_push_error(L, rt, "gap", n, 0);
+            return lua_error(L);
+        }
+        return 0;
+    }
+    size_t have = avail(h);
+    const uint8_t *p = have ? front(h) : NULL;
+    switch (h->req) {
+    case MS_REQ_LINE: {
+        size_t lim = h->arg + 2 < h->arg ? SIZE_MAX : (size_t)MS_MIN(h->arg + 2, (uint64_t)SIZE_MAX);
+        size_t upto = MS_MIN(have, lim);
+        const uint8_t *nl = upto > h->scan ? memchr(p + h->scan, '\n', upto - h->scan) : NULL;
+        if (nl) {
+            if (L) {
+                size_t end = (size_t)(nl - p);
+                size_t le = end;
+                if (le > 0 && p[le - 1] == '\r')
+                    le--;
+                lua_pushlstring(L, (const char *)p, le);
+                consume(h, end + 1);
+                h->scan = 0;
+            }
+            return 1;
+        }
+        h->scan = upto;
+        if (have >= lim) {
+            if (L) {
+                h->req = MS_REQ_NONE;
+                h->scan = 0;
+                ms_lua_push_error(L, rt, "limit", 0, h->arg);
+                return lua_error(L);
+            }
+            return 0;
+        }
+        if (h->ended) {
+            if (L) {
+                drop_tail(c, h);
+                lua_pushnil(L);
+            }
+            return 1;
+        }
+        return -1;
+    }
+    case MS_REQ_HEADERS: {
+        size_t lim = (size_t)MS_MIN(h->arg, (uint64_t)SIZE_MAX);
+        size_t upto = MS_MIN(have, lim);
+        /* h->scan: start of the first line not yet seen complete */
+        while (h->scan < upto) {
+            const uint8_t *nl = memchr(p + h->scan, '\n', upto - h->scan);
+            if (!nl)
+                break;
+            size_t end = (size_t)(nl - p);
+            size_t ls = h->scan;
+            h->scan = end + 1;
+            if (end == ls || (end == ls + 1 && p[ls] == '\r')) {
+                if (L) {
+                    push_headers(L, p, end + 1);
+                    consume(h, end + 1);
+                    h->scan = 0;
+                } else {
+                    h->scan = ls; /* found: let the real call find it again */
+                }
+                return 1;
+            }
+        }
+        if (have >= lim) {
+            if (L) {
+                h->req = MS_REQ_NONE;
+                h->scan = 0;
+                ms_lua_push_error(L, rt, "limit", 0, h->arg);
+                return lua_error(L);
+            }
+            return 0;
+        }
+        if (h->ended) {
+            if (L) {
+                drop_tail(c, h);
+                lua_pushnil(L);
+            }
+            return 1;
+        }
+        return -1;
+    }
+    case MS_REQ_READ:
+        if (have >= h->arg) {
+            if (L) {
+                lua_pushlstring(L, have ? (const char *)p : "", (size_t)h->arg);
+                consume(h, (size_t)h->arg);
+            }
+            return 1;
+        }
+        if (h->ended) {
+            if (L) {
+                drop_tail(c, h);
+                lua_pushnil(L);
+            }
+            return 1;
+        }
+        return -1;
+    case MS_REQ_PEEK:
+        if (have >= h->arg || h->ended) {
+            if (L) {
+                if (have == 0 && h->arg > 0)
+                    lua_pushnil(L);
+                else
+                    lua_pushlstring(L, have ? (const char *)p : "", (size_t)MS_MIN((uint64_t)have, h->arg));
+            }
+            return 1;
+        }
+        return -1;
+    default:
+        return 0;
+    }
+}
+
+static ms_lua_half *check_reader(lua_State *L, ms_lua_conn **cp)
+{
+    rbox *b = luaL_checkudata(L, 1, READER_MT);
+    if (!b->h)
+        luaL_error(L, "reader used after its connection closed");
+    if (b->h->co != L)
+        luaL_error(L, "a reader can only be used from its own parser (p.client / p.server)");
+    *cp = b->c;
+    return b->h;
+}
+
+static int finish(lua_State *L, int status, lua_KContext ctx);
+
+/* Completes the request now if possible, else yields until conn.c resumes us. */
+static int run_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
+{
+    int r = try_request(L, c, h);
+    if (r >= 0) {
+        h->req = MS_REQ_NONE;
+        return r;
+    }
+    return lua_yieldk(L, 0, (lua_KContext)0, finish);
+}
+
+static int finish(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    (void)ctx;
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    return run_request(L, c, h);
+}
+
+static int start(lua_State *L, int req, uint64_t arg)
+{
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    lua_settop(L, 1); /* finish() finds the reader at index 1 */
+    h->req = req;
+    h->arg = arg;
+    h->scan = 0;
+    return run_request(L, c, h);
+}
+
+static uint64_t opt_size(lua_State *L, int idx, uint64_t dflt, uint64_t max, const char *what)
+{
+    lua_Integer n = luaL_optinteger(L, idx, (lua_Integer)dflt);
+    if (n < 0)
+        luaL_error(L, "%s: size must not be negative", what);
+    if ((uint64_t)n > max)
+        luaL_error(L, "%s: size %I is larger than the limit %I", what, n, (lua_Integer)max);
+    return (uint64_t)n;
+}
+
+static int r_line(lua_State *L)
+{
+    return start(L, MS_REQ_LINE, opt_size(L, 2, DEFAULT_LINE_MAX, MAX_READ, "r:line"));
+}
+
+static int r_headers(lua_State *L)
+{
+    return start(L, MS_REQ_HEADERS, opt_size(L, 2, DEFAULT_HEADERS_MAX, MAX_READ, "r:headers"));
+}
+
+static int r_read(lua_State *L)
+{
+    return start(L, MS_REQ_READ, opt_size(L, 2, 0, MAX_READ, "r:read"));
+}
+
+static int r_peek(lua_State *L)
+{
+    return start(L, MS_REQ_PEEK, opt_size(L, 2, 0, MAX_READ, "r:peek"));
+}
+
+static int r_skip(lua_State *L)
+{
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    lua_Number x = luaL_checknumber(L, 2);
+    if (!(x >= 0))
+        return luaL_error(L, "r:skip: count must not be negative");
+    h->skip_left = x >= 1.8e19 ? UINT64_MAX : (uint64_t)x;
+    h->skip_done = 0;
+    if (h->gap_pending) {
+        /* a gap right where the skip starts is absorbed by the skip */
+        uint64_t absorbed = MS_MIN(h->gap_pending, h->skip_left);
+        h->gap_pending -= absorbed;
+        h->skip_left -= absorbed;
+        h->skip_done = absorbed;
+    }
+    lua_settop(L, 1);
+    h->req = MS_REQ_SKIP;
+    return run_request(L, c, h);
+}
+
+static int r_skip_all(lua_State *L)
+{
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    h->skip_done = 0;
+    h->gap_pending = 0; /* nothing more is read: a gap changes nothing */
+    lua_settop(L, 1);
+    h->req = MS_REQ_SKIP_ALL;
+    return run_request(L, c, h);
+}
+
+static int r_time(lua_State *L)
+{
+    rbox *b = luaL_checkudata(L, 1, READER_MT);
+    if (!b->h)
+        return luaL_error(L, "reader used after its connection closed");
+    lua_pushnumber(L, (lua_Number)ms_lua_half_time(b->h) / 1e9);
+    return 1;
+}
+
+static int r_index(lua_State *L)
+{
+    rbox *b = luaL_checkudata(L, 1, READER_MT);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+        return 1;
+    const char *k = lua_tostring(L, 2);
+    if (k && strcmp(k, "conn") == 0) {
+        lua_getiuservalue(L, 1, 1);
+        return 1;
+    }
+    if (k && strcmp(k, "dir") == 0) {
+        lua_pushinteger(L, b->dir);
+        return 1;
+    }
+    return 0;
+}
+
+void ms_lua_reader_open(lua_State *L, ms_lua *rt)
+{
+    static const luaL_Reg methods[] = {
+        { "line", r_line }, { "headers", r_headers }, { "read", r_read }, { "peek", r_peek },
+        { "skip", r_skip }, { "skip_all", r_skip_all }, { "time", r_time }, { NULL, NULL },
+    };
+    luaL_newmetatable(L, READER_MT);
+    luaL_newlib(L, methods);
+    lua_pushcclosure(L, r_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pushvalue(L, -1);
+    rt->reader_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+}
+
+void ms_lua_reader_push(lua_State *L, ms_lua_conn *c, int dir)
+{
+    rbox *b = lua_newuserdatauv(L, sizeof *b, 1);
+    b->h = &c->half[dir];
+    b->c = c;
+    b->dir = dir;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, READER_MT);
+    c->half[dir].rbox = (void **)&b->h;
+}
+
+int ms_lua_reader_try(ms_lua_conn *c, ms_lua_half *h)
+{
+    return try_request(NULL, c, h);
+}

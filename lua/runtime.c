@@ -1,0 +1,563 @@
+/* runtime.c — the Lua state: allocator with a memory ceiling, instruction budget hook, sandbox,
+ * the `moonshark` table (protocol registration), script loading and error reports. */
+#include "lua_int.h"
+
+#include <dirent.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedded_lua.h"
+
+/* ---- allocator: every byte Lua holds is counted against mem_limit ---------------------- */
+
+static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    ms_lua *rt = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        rt->stats.mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && rt->stats.mem_used - old + nsize > rt->mem_limit) {
+        rt->stats.mem_limit_hits++;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p)
+        return NULL;
+    rt->stats.mem_used = rt->stats.mem_used - old + nsize;
+    if (rt->stats.mem_used > rt->stats.mem_peak)
+        rt->stats.mem_peak = rt->stats.mem_used;
+    return p;
+}
+
+ms_lua *ms_lua_of(lua_State *L)
+{
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+/* ---- instruction budget ------------------------------------------------------------------ */
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    ms_lua *rt = ms_lua_of(L);
+    rt->instr += MS_LUA_HOOK_STEP;
+    if (rt->instr > rt->budget) {
+        rt->stats.budget_hits++;
+        rt->instr = 0; /* the handler and any pcall in the script get a fresh budget */
+        luaL_error(L, "instruction budget exceeded (%llu instructions in one call)",
+                   (unsigned long long)rt->budget);
+    }
+}
+
+void ms_lua_arm(ms_lua *rt)
+{
+    rt->instr = 0;
+    rt->stats.calls++;
+}
+
+int ms_lua_msgh(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* ---- error objects {kind=, bytes=, limit=} ----------------------------------------------- */
+
+static int err_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "kind");
+    const char *kind = lua_tostring(L, -1);
+    lua_getfield(L, 1, "bytes");
+    lua_Integer bytes = lua_tointeger(L, -1);
+    lua_getfield(L, 1, "limit");
+    lua_Integer limit = lua_tointeger(L, -1);
+    if (kind && strcmp(kind, "gap") == 0)
+        lua_pushfstring(L, "gap: %I bytes lost in the stream", bytes);
+    else if (kind && strcmp(kind, "limit") == 0)
+        lua_pushfstring(L, "limit: no end within %I bytes", limit);
+    else
+        lua_pushfstring(L, "%s", kind ? kind : "error");
+    return 1;
+}
+
+void ms_lua_push_error(lua_State *L, ms_lua *rt, const char *kind, uint64_t bytes, uint64_t limit)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    if (bytes) {
+        lua_pushinteger(L, (lua_Integer)bytes);
+        lua_setfield(L, -2, "bytes");
+    }
+    if (limit) {
+        lua_pushinteger(L, (lua_Integer)limit);
+        lua_setfield(L, -2, "limit");
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rt->err_mt_ref);
+    lua_setmetatable(L, -2);
+}
+
+void ms_lua_report(ms_lua_conn *c, const char *what, const char *msg)
+{
+    ms_lua *rt = c->rt;
+    rt->stats.script_errors++;
+    if (rt->opts.quiet_errors || !rt->opts.errlog)
+        return;
+    const char *pname = c->proto >= 0 ? rt->protos[c->proto].name : "?";
+    const char *m = msg ? msg : "(no message)";
+    size_t first = strcspn(m, "\n");
+    fprintf(rt->opts.errlog, "moonshark: lua: %s parser failed in %s on connection %s: %.*s\n",
+            pname, what, c->uid, (int)first, m);
+    if (rt->print_traceback && m[first])
+        fprintf(rt->opts.errlog, "%s\n", m + first + 1);
+}
+
+/* ---- moonshark.protocol{name=, tcp_ports=, udp_ports=, detect=} ---------------------------- */
+
+static void set_ports(lua_State *L, ms_lua *rt, int tidx, const char *field, uint8_t *table, int idx)
+{
+    lua_getfield(L, tidx, field);
+    if (lua_istable(L, -1)) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, i);
+            int isnum = 0;
+            lua_Integer port = lua_tointegerx(L, -1, &isnum);
+            if (!isnum || port < 0 || port > 65535)
+                luaL_error(L, "moonshark.protocol: %s[%d] is not a port number", field, (int)i);
+            table[port] = (uint8_t)(idx + 1);
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        luaL_error(L, "moonshark.protocol: %s must be a list of port numbers", field);
+    }
+    lua_pop(L, 1);
+    (void)rt;
+}
+
+static int l_protocol(lua_State *L)
+{
+    ms_lua *rt = ms_lua_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "name");
+    size_t nlen = 0;
+    const char *name = lua_tolstring(L, -1, &nlen);
+    if (!name || nlen == 0 || nlen >= sizeof rt->protos[0].name)
+        return luaL_error(L, "moonshark.protocol: name must be a string of 1 to 63 characters");
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "detect");
+    bool has_detect = lua_isfunction(L, -1);
+    if (!has_detect && !lua_isnil(L, -1))
+        return luaL_error(L, "moonshark.protocol: detect must be a function");
+    lua_pop(L, 1);
+
+    int idx = -1;
+    for (int i = 0; i < rt->nprotos; i++)
+        if (strcmp(rt->protos[i].name, name) == 0)
+            idx = i;
+    if (idx < 0) {
+        if (rt->nprotos >= MS_LUA_MAX_PROTOCOLS)
+            return luaL_error(L, "moonshark.protocol: too many protocols (at most %d)", MS_LUA_MAX_PROTOCOLS);
+        idx = rt->nprotos;
+    } else {
+        /* a later registration of the same name replaces the earlier one and its ports */
+        for (int p = 0; p < 65536; p++) {
+            if (rt->tcp_ports[p] == idx + 1)
+                rt->tcp_ports[p] = 0;
+            if (rt->udp_ports[p] == idx + 1)
+                rt->udp_ports[p] = 0;
+        }
+        luaL_unref(L, LUA_REGISTRYINDEX, rt->protos[idx].ref);
+        rt->protos[idx].ref = LUA_NOREF;
+    }
+    set_ports(L, rt, 1, "tcp_ports", rt->tcp_ports, idx);
+    set_ports(L, rt, 1, "udp_ports", rt->udp_ports, idx);
+    lua_pushvalue(L, 1);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    ms_lua_proto *p = &rt->protos[idx];
+    memcpy(p->name, name, nlen + 1);
+    p->ref = ref;
+    p->has_detect = has_detect;
+    if (idx == rt->nprotos)
+        rt->nprotos++;
+    lua_pushvalue(L, 1);
+    return 1;
+}
+
+/* ---- sandbox ------------------------------------------------------------------------------ */
+
+/* Loaded in sandbox mode: text-only load/loadfile/dofile, read-only io.open, require of Lua
+ * files only (as text). Runs with the original functions as arguments. */
+static const char sandbox_lua[] =
+    "local load, loadfile, io_open, searchpath, package = ...\n"
+    "local function tload(chunk, name, mode, env) return load(chunk, name, 't', env) end\n"
+    "_G.load = tload\n"
+    "_G.loadfile = function(path, mode, env)\n"
+    "  if path == nil then return nil, 'loadfile: reading stdin is not allowed' end\n"
+    "  return loadfile(path, 't', env) end\n"
+    "_G.dofile = function(path)\n"
+    "  local f, e = loadfile(path, 't'); if not f then error(e, 2) end; return f() end\n"
+    "io.open = function(path, mode)\n"
+    "  mode = mode or 'r'\n"
+    "  if not mode:match('^r[b]?$') then return nil, 'io.open: writing is not allowed (use --unsafe-lua)' end\n"
+    "  return io_open(path, mode) end\n"
+    "package.searchers = { package.searchers[1], function(name)\n"
+    "  local path, err = searchpath(name, package.path)\n"
+    "  if not path then return '\\n\\t' .. err end\n"
+    "  local f, e = loadfile(path, 't'); if not f then error(e, 2) end\n"
+    "  return f, path end }\n";
+
+static int apply_sandbox(lua_State *L, ms_err *err)
+{
+    /* remove what can run programs, touch files or leave the process */
+    static const char *const os_off[] = { "execute", "exit", "remove", "rename", "getenv", "tmpname",
+                                          "setlocale", NULL };
+    static const char *const io_off[] = { "popen", "output", "tmpfile", NULL };
+    lua_getglobal(L, "os");
+    for (int i = 0; os_off[i]; i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, os_off[i]);
+    }
+    lua_pop(L, 1);
+    lua_getglobal(L, "package");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "loadlib");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_pop(L, 1);
+
+    if (luaL_loadbufferx(L, sandbox_lua, sizeof sandbox_lua - 1, "=sandbox", "t") != LUA_OK)
+        return ms_fail(err, MS_ELUA, "lua sandbox: %s", lua_tostring(L, -1));
+    lua_getglobal(L, "load");
+    lua_getglobal(L, "loadfile");
+    lua_getglobal(L, "io");
+    lua_getfield(L, -1, "open");
+    lua_remove(L, -2);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchpath");
+    lua_remove(L, -2);
+    lua_getglobal(L, "package");
+    if (lua_pcall(L, 5, 0, 0) != LUA_OK)
+        return ms_fail(err, MS_ELUA, "lua sandbox: %s", lua_tostring(L, -1));
+
+    lua_getglobal(L, "io");
+    for (int i = 0; io_off[i]; i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, io_off[i]);
+    }
+    lua_pop(L, 1);
+    /* debug can remove the budget hook and reach the registry */
+    lua_pushnil(L);
+    lua_setglobal(L, "debug");
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "loaded");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "debug");
+    lua_pop(L, 2);
+    return 0;
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+static int run_chunk(ms_lua *rt, const char *chunkname, const char *text, size_t len, ms_err *err)
+{
+    lua_State *L = rt->L;
+    int top = lua_gettop(L);
+    if (len && text[0] == LUA_SIGNATURE[0])
+        return ms_fail(err, MS_EFORMAT, "%s: binary Lua chunks are not accepted; give the source file", chunkname + 1);
+    lua_pushcfunction(L, ms_lua_msgh);
+    int rc = luaL_loadbufferx(L, text, len, chunkname, "t");
+    if (rc != LUA_OK) {
+        ms_fail(err, MS_EFORMAT, "%s", lua_tostring(L, -1));
+        lua_settop(L, top);
+        return MS_EFORMAT;
+    }
+    ms_lua_arm(rt);
+    rc = lua_pcall(L, 0, 0, top + 1);
+    if (rc != LUA_OK) {
+        const char *m = lua_tostring(L, -1);
+        size_t first = m ? strcspn(m, "\n") : 0;
+        ms_fail(err, MS_ELUA, "%.*s", (int)first, m ? m : "error loading script");
+        lua_settop(L, top);
+        return MS_ELUA;
+    }
+    lua_settop(L, top);
+    return 0;
+}
+
+int ms_lua_load_string(ms_lua *rt, const char *chunkname, const char *text, size_t len, ms_err *err)
+{
+    char name[256];
+    snprintf(name, sizeof name, "@%.250s", chunkname ? chunkname : "script");
+    return run_chunk(rt, name, text, len, err);
+}
+
+int ms_lua_load_file(ms_lua *rt, const char *path, ms_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ms_fail(err, MS_EIO, "%s: cannot open the script (check the path)", path);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            if (ncap > (64u << 20)) {
+                free(buf);
+                fclose(f);
+                return ms_fail(err, MS_ELIMIT, "%s: script larger than 64 MiB", path);
+            }
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return ms_fail(err, MS_ENOMEM, "%s: out of memory reading the script", path);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return ms_fail(err, MS_EIO, "%s: read error", path);
+    }
+    /* skip a #! line as lua does */
+    size_t off = 0;
+    if (len > 0 && buf[0] == '#') {
+        while (off < len && buf[off] != '\n')
+            off++;
+    }
+    char name[1024];
+    snprintf(name, sizeof name, "@%.1000s", path);
+    int rc = run_chunk(rt, name, buf + off, len - off, err);
+    free(buf);
+    return rc;
+}
+
+int ms_lua_load_builtin(ms_lua *rt, const char *name, ms_err *err)
+{
+    char path[128];
+    snprintf(path, sizeof path, "protocols/%s.lua", name);
+    for (const ms_embedded_lua *e = ms_embedded_lua_files; e->path; e++)
+        if (strcmp(e->path, path) == 0)
+            return ms_lua_load_string(rt, path, e->text, e->len, err);
+    return ms_fail(err, MS_EINVAL, "no bundled protocol named '%s'", name);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_dir(ms_lua *rt, const char *dir, ms_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char *names[1024];
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < (int)MS_ARRAY_LEN(names)) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && strcmp(de->d_name + l - 4, ".lua") == 0 && de->d_name[0] != '.') {
+            names[n] = strdup(de->d_name);
+            if (names[n])
+                n++;
+        }
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_names);
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (rc == 0) {
+            char path[8448];
+            int w = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+            rc = (w > 0 && (size_t)w < sizeof path) ? ms_lua_load_file(rt, path, err)
+                                                    : ms_fail(err, MS_EINVAL, "%s: path too long", dir);
+        }
+        free(names[i]);
+    }
+    return rc;
+}
+
+int ms_lua_load_path(ms_lua *rt, const char *dirs, ms_err *err)
+{
+    if (!dirs)
+        return 0;
+    const char *p = dirs;
+    while (*p) {
+        size_t l = strcspn(p, ":");
+        if (l > 0 && l < 4096) {
+            char dir[4096];
+            memcpy(dir, p, l);
+            dir[l] = '\0';
+            int rc = load_dir(rt, dir, err);
+            if (rc)
+                return rc;
+        }
+        p += l;
+        if (*p == ':')
+            p++;
+    }
+    return 0;
+}
+
+/* ---- the runtime -------------------------------------------------------------------------- */
+
+void ms_lua_opts_default(ms_lua_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->sandbox = true;
+    opts->mem_limit = MS_LUA_DEFAULT_MEM;
+    opts->instr_budget = MS_LUA_DEFAULT_BUDGET;
+    opts->format = MS_FMT_AUTO;
+    opts->out = NULL;
+    opts->errlog = stderr;
+}
+
+static int init_state(lua_State *L)
+{
+    ms_lua *rt = ms_lua_of(L);
+    luaL_openlibs(L);
+
+    lua_newtable(L); /* metatable of error objects */
+    lua_pushcfunction(L, err_tostring);
+    lua_setfield(L, -2, "__tostring");
+    rt->err_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    lua_newtable(L); /* moonshark */
+    lua_pushcfunction(L, l_protocol);
+    lua_setfield(L, -2, "protocol");
+    lua_pushinteger(L, MS_LUA_CLIENT);
+    lua_setfield(L, -2, "CLIENT");
+    lua_pushinteger(L, MS_LUA_SERVER);
+    lua_setfield(L, -2, "SERVER");
+    lua_pushliteral(L, "0.1");
+    lua_setfield(L, -2, "version");
+    lua_setglobal(L, "moonshark");
+    ms_lua_bytes_open(L, rt);
+    ms_lua_reader_open(L, rt);
+    ms_lua_emit_open(L, rt);
+    return 0;
+}
+
+ms_lua *ms_lua_new(const ms_lua_opts *opts, ms_err *err)
+{
+    ms_lua *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        ms_fail(err, MS_ENOMEM, "out of memory creating the Lua runtime");
+        return NULL;
+    }
+    if (opts)
+        rt->opts = *opts;
+    else
+        ms_lua_opts_default(&rt->opts);
+    if (!rt->opts.out)
+        rt->opts.out = stdout;
+    rt->mem_limit = rt->opts.mem_limit ? rt->opts.mem_limit : MS_LUA_DEFAULT_MEM;
+    rt->budget = rt->opts.instr_budget ? rt->opts.instr_budget : MS_LUA_DEFAULT_BUDGET;
+    const char *tb = getenv("MOONSHARK_LUA_TRACEBACK");
+    rt->print_traceback = tb && *tb && strcmp(tb, "0") != 0;
+    rt->logidx_ref = LUA_NOREF;
+
+    lua_State *L = lua_newstate(limited_alloc, rt);
+    if (!L) {
+        free(rt);
+        ms_fail(err, MS_ENOMEM, "out of memory creating the Lua state");
+        return NULL;
+    }
+    rt->L = L;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, MS_LUA_HOOK_STEP);
+    lua_pushcfunction(L, init_state);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+        ms_fail(err, MS_ELUA, "lua init: %s", lua_tostring(L, -1));
+        lua_close(L);
+        free(rt);
+        return NULL;
+    }
+    for (const ms_embedded_lua *e = ms_embedded_lua_files; e->path; e++) {
+        if (strncmp(e->path, "lua/", 4) == 0 && ms_lua_load_string(rt, e->path, e->text, e->len, err) != 0) {
+            ms_lua_free(rt);
+            return NULL;
+        }
+    }
+    if (rt->opts.sandbox && apply_sandbox(L, err) != 0) {
+        ms_lua_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+void ms_lua_free(ms_lua *rt)
+{
+    if (!rt)
+        return;
+    while (rt->conns)
+        ms_lua_conn_close(rt->conns, "flush");
+    ms_lua_emit_close(rt);
+    lua_close(rt->L);
+    free(rt);
+}
+
+int ms_lua_protocol_count(const ms_lua *rt)
+{
+    return rt->nprotos;
+}
+
+const char *ms_lua_protocol_name(const ms_lua *rt, int idx)
+{
+    return idx >= 0 && idx < rt->nprotos ? rt->protos[idx].name : NULL;
+}
+
+int ms_lua_protocol_for_ports(const ms_lua *rt, bool udp, uint16_t server_port, uint16_t client_port)
+{
+    const uint8_t *t = udp ? rt->udp_ports : rt->tcp_ports;
+    if (t[server_port])
+        return t[server_port] - 1;
+    if (t[client_port])
+        return t[client_port] - 1;
+    return -1;
+}
+
+const ms_lua_stats *ms_lua_get_stats(ms_lua *rt)
+{
+    return &rt->stats;
+}
+
+void ms_lua_print_stats(ms_lua *rt, FILE *fp)
+{
+    const ms_lua_stats *s = &rt->stats;
+    fprintf(fp, "lua.script_errors %llu\n", (unsigned long long)s->script_errors);
+    fprintf(fp, "lua.records %llu\n", (unsigned long long)s->records);
+    fprintf(fp, "lua.records_dropped %llu\n", (unsigned long long)s->records_dropped);
+    fprintf(fp, "lua.calls %llu\n", (unsigned long long)s->calls);
+    fprintf(fp, "lua.conns %llu\n", (unsigned long long)s->conns);
+    fprintf(fp, "lua.conns_unparsed %llu\n", (unsigned long long)s->conns_unparsed);
+    fprintf(fp, "lua.datagrams %llu\n", (unsigned long long)s->datagrams);
+    fprintf(fp, "lua.bytes_in %llu\n", (unsigned long long)s->bytes_in);
+    fprintf(fp, "lua.bytes_skipped %llu\n", (unsigned long long)s->bytes_skipped);
+    fprintf(fp, "lua.bytes_dropped %llu\n", (unsigned long long)s->bytes_dropped);
+    fprintf(fp, "lua.bytes_gap %llu\n", (unsigned long long)s->bytes_gap);
+    fprintf(fp, "lua.mem_peak %llu\n", (unsigned long long)s->mem_peak);
+    fprintf(fp, "lua.mem_limit_hits %llu\n", (unsigned long long)s->mem_limit_hits);
+    fprintf(fp, "lua.budget_hits %llu\n", (unsigned long long)s->budget_hits);
+}

@@ -1,0 +1,609 @@
+/* test_lua_runtime.c — the Lua runtime: sandbox, memory ceiling, instruction budget, error
+ * containment, protocol choice, emit, bytes views and the reader requests under adversarial
+ * segmentations. Scripts are given inline; records come out as JSON lines (open_memstream). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ms_lua.h"
+
+enum { C = MS_LUA_CLIENT, S = MS_LUA_SERVER };
+
+typedef struct fixture {
+    ms_lua *rt;
+    FILE *out;
+    char *buf;
+    size_t len;
+} fixture;
+
+static void fx_open_opts(fixture *fx, ms_lua_opts *opts)
+{
+    memset(fx, 0, sizeof *fx);
+    fx->out = open_memstream(&fx->buf, &fx->len);
+    assert_non_null(fx->out);
+    opts->format = MS_FMT_JSON;
+    opts->out = fx->out;
+    opts->quiet_errors = true;
+    ms_err err;
+    err.msg[0] = 0;
+    fx->rt = ms_lua_new(opts, &err);
+    if (!fx->rt)
+        fail_msg("ms_lua_new: %s", err.msg);
+}
+
+static void fx_open(fixture *fx)
+{
+    ms_lua_opts opts;
+    ms_lua_opts_default(&opts);
+    fx_open_opts(fx, &opts);
+}
+
+static void fx_load(fixture *fx, const char *script)
+{
+    ms_err err;
+    err.msg[0] = 0;
+    int rc = ms_lua_load_string(fx->rt, "test.lua", script, strlen(script), &err);
+    if (rc != 0)
+        fail_msg("load: %s", err.msg);
+}
+
+/* Closes the runtime and returns the output (owned by fx, freed by fx_free). */
+static const char *fx_finish(fixture *fx)
+{
+    ms_lua_free(fx->rt);
+    fx->rt = NULL;
+    fclose(fx->out);
+    fx->out = NULL;
+    return fx->buf ? fx->buf : "";
+}
+
+static void fx_free(fixture *fx)
+{
+    if (fx->rt)
+        ms_lua_free(fx->rt);
+    if (fx->out)
+        fclose(fx->out);
+    free(fx->buf);
+}
+
+static ms_lua_conn *open_conn(fixture *fx, const char *uid, uint16_t sport, const char *proto)
+{
+    ms_lua_conn_info info;
+    memset(&info, 0, sizeof info);
+    info.uid = uid;
+    info.client.family = 4;
+    info.client.addr[0] = 10;
+    info.client.addr[3] = 1;
+    info.client.port = 40000;
+    info.server.family = 4;
+    info.server.addr[0] = 10;
+    info.server.addr[3] = 2;
+    info.server.port = sport;
+    info.protocol = proto;
+    info.ts_ns = 1700000000ull * 1000000000ull;
+    ms_lua_conn *c = ms_lua_conn_open(fx->rt, &info);
+    assert_non_null(c);
+    return c;
+}
+
+/* Feeds text to one direction in pieces of `step` bytes (0 = whole). */
+static void feed(ms_lua_conn *c, int dir, const char *text, size_t step)
+{
+    size_t len = strlen(text);
+    if (step == 0)
+        step = len ? len : 1;
+    for (size_t i = 0; i < len; i += step) {
+        size_t n = MS_MIN(step, len - i);
+        assert_int_equal(ms_lua_conn_feed(c, dir, (const uint8_t *)text + i, n, 0), 0);
+    }
+}
+
+/* Runs a script's `probe` protocol (callback style) that emits one record {v = tostring(result)}
+ * of calling f() in on_data, where f is defined by the script. */
+static const char *run_probe(fixture *fx, const char *body)
+{
+    char script[4096];
+    snprintf(script, sizeof script,
+             "local p = moonshark.protocol{ name = 'probe', tcp_ports = {9} }\n"
+             "local function f() %s end\n"
+             "function p.on_data(conn, dir, b)\n"
+             "  local ok, v = pcall(f)\n"
+             "  moonshark.emit('probe', { ok = tostring(ok), v = tostring(v) })\n"
+             "end\n",
+             body);
+    fx_load(fx, script);
+    ms_lua_conn *c = open_conn(fx, "CProbe", 9, NULL);
+    ms_lua_conn_data(c, C, (const uint8_t *)"x", 1, 0);
+    ms_lua_conn_close(c, "fin");
+    return fx_finish(fx);
+}
+
+/* ---- sandbox ------------------------------------------------------------------------- */
+
+static void expect_blocked(const char *body)
+{
+    fixture fx;
+    fx_open(&fx);
+    const char *out = run_probe(&fx, body);
+    if (!strstr(out, "\"ok\":\"false\""))
+        fail_msg("not blocked: %s -> %s", body, out);
+    fx_free(&fx);
+}
+
+static void test_sandbox_blocks_os_execute(void **state)
+{
+    (void)state;
+    expect_blocked("return os.execute('true')");
+}
+
+static void test_sandbox_blocks_os_exit_remove_rename_getenv(void **state)
+{
+    (void)state;
+    expect_blocked("return os.exit(3)");
+    expect_blocked("return os.remove('/tmp/x')");
+    expect_blocked("return os.rename('/tmp/x', '/tmp/y')");
+    expect_blocked("return os.getenv('HOME')");
+    expect_blocked("return os.tmpname()");
+}
+
+static void test_sandbox_blocks_io_popen_and_writes(void **state)
+{
+    (void)state;
+    expect_blocked("return io.popen('ls')");
+    expect_blocked("local f = assert(io.open('/tmp/moonshark_sandbox_test', 'w')); return f");
+    expect_blocked("local f = assert(io.open('/tmp/moonshark_sandbox_test', 'a+')); return f");
+    expect_blocked("return io.output('/tmp/moonshark_sandbox_test')");
+    expect_blocked("return io.tmpfile()");
+}
+
+static void test_sandbox_blocks_c_modules_and_binary_chunks(void **state)
+{
+    (void)state;
+    expect_blocked("return package.loadlib('libc.so.6', 'puts')");
+    expect_blocked("return require('socket.core')");
+    expect_blocked("local f = assert(load(string.dump(function() return 1 end))); return f()");
+    expect_blocked("return debug.getregistry()");
+    expect_blocked("return debug.sethook()");
+}
+
+static void test_sandbox_allows_reading_and_text_load(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    const char *out = run_probe(&fx, "local f = assert(io.open('/dev/null', 'r')); f:close(); "
+                                     "return assert(load('return 40 + 2'))()");
+    assert_non_null(strstr(out, "\"v\":\"42\""));
+    fx_free(&fx);
+}
+
+static void test_unsafe_lua_lifts_the_sandbox(void **state)
+{
+    (void)state;
+    fixture fx;
+    ms_lua_opts opts;
+    ms_lua_opts_default(&opts);
+    opts.sandbox = false;
+    fx_open_opts(&fx, &opts);
+    const char *out = run_probe(&fx, "return type(os.getenv) .. type(io.popen)");
+    assert_non_null(strstr(out, "\"v\":\"functionfunction\""));
+    fx_free(&fx);
+}
+
+/* ---- limits ---------------------------------------------------------------------------- */
+
+static void test_memory_ceiling_stops_runaway_allocation(void **state)
+{
+    (void)state;
+    fixture fx;
+    ms_lua_opts opts;
+    ms_lua_opts_default(&opts);
+    opts.mem_limit = 8u << 20;
+    fx_open_opts(&fx, &opts);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'hog', tcp_ports = {9} }\n"
+                 "function p.on_data(conn, dir, b)\n"
+                 "  local t = {}\n"
+                 "  for i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end\n"
+                 "end\n"
+                 "local q = moonshark.protocol{ name = 'ok', tcp_ports = {10} }\n"
+                 "function q.on_data(conn, dir, b) moonshark.emit('ok', { n = #b }) end\n");
+    ms_lua_conn *c1 = open_conn(&fx, "CHog", 9, NULL);
+    ms_lua_conn_data(c1, C, (const uint8_t *)"x", 1, 0);
+    ms_lua_conn_close(c1, "fin");
+    const ms_lua_stats *st = ms_lua_get_stats(fx.rt);
+    assert_int_equal(st->script_errors, 1);
+    assert_true(st->mem_limit_hits >= 1);
+    /* the runtime still works afterwards */
+    ms_lua_conn *c2 = open_conn(&fx, "COk", 10, NULL);
+    ms_lua_conn_data(c2, C, (const uint8_t *)"hello", 5, 0);
+    ms_lua_conn_close(c2, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"n\":5}\n");
+    fx_free(&fx);
+}
+
+static void test_instruction_budget_stops_infinite_loop(void **state)
+{
+    (void)state;
+    fixture fx;
+    ms_lua_opts opts;
+    ms_lua_opts_default(&opts);
+    opts.instr_budget = 100000;
+    fx_open_opts(&fx, &opts);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'spin', tcp_ports = {9} }\n"
+                 "function p.client(r) r:line(100); while true do end end\n"
+                 "local q = moonshark.protocol{ name = 'ok', tcp_ports = {10} }\n"
+                 "function q.on_data(conn, dir, b) moonshark.emit('ok', { n = #b }) end\n");
+    ms_lua_conn *c1 = open_conn(&fx, "CSpin", 9, NULL);
+    feed(c1, C, "line\n", 0);
+    ms_lua_conn *c2 = open_conn(&fx, "COk", 10, NULL);
+    ms_lua_conn_data(c2, C, (const uint8_t *)"abc", 3, 0);
+    ms_lua_conn_close(c1, "fin");
+    ms_lua_conn_close(c2, "fin");
+    const ms_lua_stats *st = ms_lua_get_stats(fx.rt);
+    assert_int_equal(st->script_errors, 1);
+    assert_int_equal(st->budget_hits, 1);
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"n\":3}\n");
+    fx_free(&fx);
+}
+
+static void test_error_in_one_connection_does_not_affect_another(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'lines', tcp_ports = {9} }\n"
+                 "function p.client(r)\n"
+                 "  while true do\n"
+                 "    local l = r:line(100); if not l then return end\n"
+                 "    if l == 'boom' then error('boom on ' .. r.conn.uid) end\n"
+                 "    moonshark.emit('lines', { uid = r.conn.uid, line = l })\n"
+                 "  end\n"
+                 "end\n");
+    ms_lua_conn *a = open_conn(&fx, "CA", 9, NULL);
+    ms_lua_conn *b = open_conn(&fx, "CB", 9, NULL);
+    feed(a, C, "a1\n", 0);
+    feed(b, C, "b1\n", 0);
+    feed(a, C, "boom\na2\n", 0);
+    feed(b, C, "b2\nboom\n", 0);
+    feed(a, C, "a3\n", 0);
+    ms_lua_conn_close(a, "fin");
+    ms_lua_conn_close(b, "fin");
+    const ms_lua_stats *st = ms_lua_get_stats(fx.rt);
+    assert_int_equal(st->script_errors, 2);
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"line\":\"a1\",\"uid\":\"CA\"}\n"
+                             "{\"line\":\"b1\",\"uid\":\"CB\"}\n"
+                             "{\"line\":\"b2\",\"uid\":\"CB\"}\n");
+    fx_free(&fx);
+}
+
+/* ---- reader requests -------------------------------------------------------------------- */
+
+/* A reader script that logs every request's result, for segmentation tests. */
+static const char reader_script[] =
+    "local p = moonshark.protocol{ name = 'rd', tcp_ports = {9} }\n"
+    "local function q(s) if s == nil then return 'nil' end return '[' .. s .. ']' end\n"
+    "function p.client(r)\n"
+    "  local out = {}\n"
+    "  out[#out+1] = q(r:line(64))\n"
+    "  out[#out+1] = q(r:line(64))\n"
+    "  local h = r:headers(1024)\n"
+    "  local hs = {}\n"
+    "  for i, kv in ipairs(h) do hs[#hs+1] = kv[1] .. '=' .. kv[2] end\n"
+    "  out[#out+1] = table.concat(hs, ';')\n"
+    "  out[#out+1] = 'host=' .. tostring(h.host) .. ' x=' .. tostring(h['x-multi'])\n"
+    "  out[#out+1] = q(r:peek(3))\n"
+    "  out[#out+1] = q(r:read(5))\n"
+    "  out[#out+1] = 'skip=' .. r:skip(10)\n"
+    "  out[#out+1] = q(r:line(64))\n"
+    "  out[#out+1] = 'rest=' .. r:skip_all()\n"
+    "  moonshark.emit('rd', { out = table.concat(out, '|') })\n"
+    "end\n";
+
+static const char reader_input[] =
+    "first line\r\n"
+    "second\n"
+    "Host: example.com\r\n"
+    "X-Multi: a\r\n"
+    "Folded: one\r\n"
+    "  two\r\n"
+    "x-multi: b\r\n"
+    "\r\n"
+    "abcdefgh0123456789tail\r\n"
+    "leftover bytes";
+
+static const char reader_expect[] =
+    "{\"out\":\"[first line]|[second]|Host=example.com;X-Multi=a;Folded=one two;x-multi=b|"
+    "host=example.com x=a, b|[abc]|[abcde]|skip=10|[789tail]|rest=14\"}\n";
+
+static void run_reader_segmented(size_t step)
+{
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, reader_script);
+    ms_lua_conn *c = open_conn(&fx, "CRd", 9, NULL);
+    feed(c, C, reader_input, step);
+    ms_lua_conn_end(c, C);
+    ms_lua_conn_close(c, "fin");
+    assert_int_equal(ms_lua_get_stats(fx.rt)->script_errors, 0);
+    const char *out = fx_finish(&fx);
+    if (strcmp(out, reader_expect) != 0)
+        fail_msg("step %zu: got %s", step, out);
+    fx_free(&fx);
+}
+
+static void test_reader_requests_whole_input(void **state)
+{
+    (void)state;
+    run_reader_segmented(0);
+}
+
+static void test_reader_requests_one_byte_at_a_time(void **state)
+{
+    (void)state;
+    run_reader_segmented(1);
+}
+
+static void test_reader_requests_every_piece_size(void **state)
+{
+    (void)state;
+    for (size_t step = 2; step < 40; step++)
+        run_reader_segmented(step);
+}
+
+/* Splits the input at every single position (two pieces), covering a cut inside each CRLF. */
+static void test_reader_requests_split_at_every_offset(void **state)
+{
+    (void)state;
+    size_t len = strlen(reader_input);
+    for (size_t cut = 1; cut < len; cut++) {
+        fixture fx;
+        fx_open(&fx);
+        fx_load(&fx, reader_script);
+        ms_lua_conn *c = open_conn(&fx, "CRd", 9, NULL);
+        assert_int_equal(ms_lua_conn_feed(c, C, (const uint8_t *)reader_input, cut, 0), 0);
+        assert_int_equal(ms_lua_conn_feed(c, C, (const uint8_t *)reader_input + cut, len - cut, 0), 0);
+        ms_lua_conn_end(c, C);
+        ms_lua_conn_close(c, "fin");
+        const char *out = fx_finish(&fx);
+        if (strcmp(out, reader_expect) != 0)
+            fail_msg("cut %zu: got %s", cut, out);
+        fx_free(&fx);
+    }
+}
+
+static void test_skip_never_enters_lua_for_skipped_bytes(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'sk', tcp_ports = {9} }\n"
+                 "function p.client(r)\n"
+                 "  local n = tonumber(r:line(20))\n"
+                 "  moonshark.emit('sk', { skipped = r:skip(n), after = r:line(20) })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CSk", 9, NULL);
+    feed(c, C, "1000000\n", 0);
+    uint64_t calls_before = ms_lua_get_stats(fx.rt)->calls;
+    static uint8_t body[1000];
+    memset(body, 'B', sizeof body);
+    for (int i = 0; i < 999; i++)
+        ms_lua_conn_data(c, C, body, sizeof body, 0);
+    uint64_t calls_during = ms_lua_get_stats(fx.rt)->calls - calls_before;
+    assert_int_equal(calls_during, 0);
+    assert_int_equal(ms_lua_get_stats(fx.rt)->bytes_skipped, 999000);
+    feed(c, C, "BBBBBBBBBB", 0);
+    uint8_t last[1000 - 10 + 4];
+    memset(last, 'B', sizeof last);
+    memcpy(last + sizeof last - 4, "ok\r\n", 4);
+    ms_lua_conn_data(c, C, last, sizeof last, 0);
+    assert_int_equal(ms_lua_get_stats(fx.rt)->calls - calls_before, 1);
+    assert_int_equal(ms_lua_get_stats(fx.rt)->bytes_skipped, 1000000);
+    ms_lua_conn_close(c, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"after\":\"ok\",\"skipped\":1000000}\n");
+    fx_free(&fx);
+}
+
+static void test_gap_raises_gap_error_in_pending_read(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'gp', tcp_ports = {9} }\n"
+                 "function p.client(r)\n"
+                 "  local a = r:line(100)\n"
+                 "  local ok, e = pcall(r.line, r, 100)\n"
+                 "  moonshark.emit('gp', { a = a, gap = moonshark.is_gap(e), n = e.bytes })\n"
+                 "  moonshark.emit('gp', { a = r:line(100) })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CGap", 9, NULL);
+    feed(c, C, "one\npartial", 0);
+    ms_lua_conn_gap(c, C, 77);
+    feed(c, C, "two\n", 0);
+    ms_lua_conn_close(c, "fin");
+    const ms_lua_stats *st = ms_lua_get_stats(fx.rt);
+    assert_int_equal(st->bytes_gap, 77);
+    assert_int_equal(st->bytes_dropped, 7); /* "partial" */
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"a\":\"one\",\"gap\":true,\"n\":77}\n{\"a\":\"two\"}\n");
+    fx_free(&fx);
+}
+
+static void test_gap_inside_skip_is_absorbed(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'gs', tcp_ports = {9} }\n"
+                 "function p.client(r)\n"
+                 "  local n = r:skip(100)\n"
+                 "  moonshark.emit('gs', { n = n, l = r:line(100) })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CGs", 9, NULL);
+    static const uint8_t forty[40] = { 0 };
+    ms_lua_conn_data(c, C, forty, 40, 0);
+    ms_lua_conn_gap(c, C, 50);
+    ms_lua_conn_data(c, C, forty, 10, 0);
+    feed(c, C, "next\n", 0);
+    ms_lua_conn_close(c, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"l\":\"next\",\"n\":100}\n");
+    fx_free(&fx);
+}
+
+static void test_line_limit_raises_limit_error(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'lim', tcp_ports = {9} }\n"
+                 "function p.client(r)\n"
+                 "  local ok, e = pcall(r.line, r, 8)\n"
+                 "  moonshark.emit('lim', { kind = e.kind, limit = e.limit })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CLim", 9, NULL);
+    feed(c, C, "0123456789abcdef\n", 1);
+    ms_lua_conn_close(c, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"kind\":\"limit\",\"limit\":8}\n");
+    fx_free(&fx);
+}
+
+/* ---- bytes views and protocol choice ---------------------------------------------------- */
+
+static void test_bytes_view_reads_and_bounds(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'bv', tcp_ports = {9} }\n"
+                 "local kept\n"
+                 "function p.on_data(conn, dir, b)\n"
+                 "  kept = b\n"
+                 "  moonshark.emit('bv', { len = #b, sub = b:sub(2, 4), byte = b:byte(1),\n"
+                 "    u16 = b:u16be(1), u16le = b:u16le(1), u32 = b:u32be(1), u32le = b:u32le(2),\n"
+                 "    oob = tostring(b:u8(6)) .. tostring(b:u16be(5)) .. tostring(b:u8(0)),\n"
+                 "    find = b:find('cd', 1, true), str = b:str(), neg = b:sub(-2) })\n"
+                 "  return 3\n"
+                 "end\n"
+                 "function p.on_close(conn, reason)\n"
+                 "  local ok = pcall(function() return #kept end)\n"
+                 "  moonshark.emit('bv2', { stale_ok = ok, reason = reason })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CBv", 9, NULL);
+    size_t used = ms_lua_conn_data(c, C, (const uint8_t *)"\x01\x02" "cde", 5, 0);
+    assert_int_equal(used, 3);
+    ms_lua_conn_close(c, "rst");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out,
+                        "{\"byte\":1,\"find\":3,\"len\":5,\"neg\":\"de\",\"oob\":\"nilnilnil\",\"str\":\"\\u0001\\u0002cde\","
+                        "\"sub\":\"\\u0002cd\",\"u16\":258,\"u16le\":513,\"u32\":16933732,\"u32le\":1701077762}\n"
+                        "{\"reason\":\"rst\",\"stale_ok\":false}\n");
+    fx_free(&fx);
+}
+
+static void test_detect_finds_protocol_on_unknown_port(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'hi', tcp_ports = {7},\n"
+                 "  detect = function(b, dir) return dir == moonshark.CLIENT and b:sub(1, 3) == 'HI ' end }\n"
+                 "function p.client(r) moonshark.emit('hi', { l = r:line(100), proto = r.conn.protocol }) end\n");
+    ms_lua_conn *c1 = open_conn(&fx, "C1", 5555, NULL);
+    feed(c1, C, "HI there\n", 0);
+    assert_string_equal(ms_lua_conn_protocol(c1), "hi");
+    ms_lua_conn *c2 = open_conn(&fx, "C2", 5556, NULL);
+    feed(c2, C, "nothing to see here\n", 0);
+    assert_null(ms_lua_conn_protocol(c2));
+    ms_lua_conn_close(c1, "fin");
+    ms_lua_conn_close(c2, "fin");
+    assert_int_equal(ms_lua_get_stats(fx.rt)->conns_unparsed, 1);
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"l\":\"HI there\",\"proto\":\"hi\"}\n");
+    fx_free(&fx);
+}
+
+static void test_declared_log_keeps_column_order_and_types(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "moonshark.log{ name = 'x', fields = { {'ts','time'}, {'uid','string'}, {'n','count'},\n"
+                 "  {'tags','set'}, {'ok','bool'}, {'d','double'} } }\n"
+                 "local p = moonshark.protocol{ name = 'x', tcp_ports = {9} }\n"
+                 "function p.on_data(conn, dir, b)\n"
+                 "  moonshark.emit('x', { ok = true, tags = {'a','b'}, n = 7, uid = conn.uid,\n"
+                 "                        ts = 1700000000.25, unknown = 1 })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CLog", 9, NULL);
+    ms_lua_conn_data(c, C, (const uint8_t *)"x", 1, 0);
+    ms_lua_conn_close(c, "fin");
+    assert_int_equal(ms_lua_get_stats(fx.rt)->records, 1);
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"ts\":1700000000.250000,\"uid\":\"CLog\",\"n\":7,\"tags\":[\"a\",\"b\"],\"ok\":true}\n");
+    fx_free(&fx);
+}
+
+static void test_udp_datagrams_reach_on_datagram(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'dg', udp_ports = {53} }\n"
+                 "function p.on_datagram(conn, dir, b)\n"
+                 "  moonshark.emit('dg', { dir = dir, id = b:u16be(1), proto = conn.proto })\n"
+                 "end\n");
+    ms_lua_conn_info info;
+    memset(&info, 0, sizeof info);
+    info.uid = "CUdp";
+    info.client.family = 4;
+    info.server.family = 4;
+    info.server.port = 53;
+    info.client.port = 5353;
+    info.udp = true;
+    ms_lua_conn *c = ms_lua_conn_open(fx.rt, &info);
+    ms_lua_datagram(c, C, (const uint8_t *)"\x12\x34", 2, 0);
+    ms_lua_datagram(c, S, (const uint8_t *)"\x12\x35", 2, 0);
+    ms_lua_conn_close(c, "idle");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"dir\":0,\"id\":4660,\"proto\":\"udp\"}\n{\"dir\":1,\"id\":4661,\"proto\":\"udp\"}\n");
+    fx_free(&fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sandbox_blocks_os_execute),
+        cmocka_unit_test(test_sandbox_blocks_os_exit_remove_rename_getenv),
+        cmocka_unit_test(test_sandbox_blocks_io_popen_and_writes),
+        cmocka_unit_test(test_sandbox_blocks_c_modules_and_binary_chunks),
+        cmocka_unit_test(test_sandbox_allows_reading_and_text_load),
+        cmocka_unit_test(test_unsafe_lua_lifts_the_sandbox),
+        cmocka_unit_test(test_memory_ceiling_stops_runaway_allocation),
+        cmocka_unit_test(test_instruction_budget_stops_infinite_loop),
+        cmocka_unit_test(test_error_in_one_connection_does_not_affect_another),
+        cmocka_unit_test(test_reader_requests_whole_input),
+        cmocka_unit_test(test_reader_requests_one_byte_at_a_time),
+        cmocka_unit_test(test_reader_requests_every_piece_size),
+        cmocka_unit_test(test_reader_requests_split_at_every_offset),
+        cmocka_unit_test(test_skip_never_enters_lua_for_skipped_bytes),
+        cmocka_unit_test(test_gap_raises_gap_error_in_pending_read),
+        cmocka_unit_test(test_gap_inside_skip_is_absorbed),
+        cmocka_unit_test(test_line_limit_raises_limit_error),
+        cmocka_unit_test(test_bytes_view_reads_and_bounds),
+        cmocka_unit_test(test_detect_finds_protocol_on_unknown_port),
+        cmocka_unit_test(test_declared_log_keeps_column_order_and_types),
+        cmocka_unit_test(test_udp_datagrams_reach_on_datagram),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
