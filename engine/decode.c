@@ -155,7 +155,7 @@ void ms_decode_opts_default(ms_decode_opts *opts)
     opts->eager = true;
     opts->defrag = true;
     opts->verify_checksums = true;
-    opts->frag_max_per_datagram = 64;
+    opts->frag_max_per_datagram = 1024;
     opts->frag_max_datagrams = 1024;
     opts->frag_max_bytes = 16u << 20;
     opts->frag_timeout_ns = 30ull * 1000000000ull;

@@ -29,7 +29,7 @@ typedef struct ms_decode_opts {
     bool eager;                 /* decode all layers in ms_packet_start */
     bool defrag;                /* reassemble IPv4/IPv6 fragments (default true) */
     bool verify_checksums;      /* set MS_LF_BAD_CHECKSUM on IPv4 headers */
-    uint32_t frag_max_per_datagram; /* fragments held per datagram (default 64) */
+    uint32_t frag_max_per_datagram; /* fragments held per datagram (default 1024, at most 8192) */
     uint32_t frag_max_datagrams;    /* datagrams held at once (default 1024) */
     uint64_t frag_max_bytes;        /* bytes held in all (default 16 MiB) */
     uint64_t frag_timeout_ns;       /* capture time after which a partial datagram is dropped (30 s) */

@@ -1,21 +1,23 @@
 /* defrag.c — IPv4/IPv6 fragment reassembly (see defrag.h for the contract).
  * Datagrams live in a slot array allocated at creation, found through a hash of their key and
  * kept on an age list (oldest first) for timeouts and eviction. A held fragment is one
- * allocation holding its bytes; reassembly copies fragments newest first into an output buffer
- * so the bytes that arrived first are the ones that remain. */
+ * allocation holding its bytes, kept in a list sorted by offset (so the completeness check is one
+ * walk); reassembly copies fragments newest first into an output buffer so the bytes that arrived
+ * first are the ones that remain. */
 #include "defrag.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define MS_DEFRAG_MAX_PER 1024u  /* hard cap on fragments per datagram, whatever opts say */
+#define MS_DEFRAG_MAX_PER 8192u  /* hard cap on fragments per datagram (65535 / 8) */
 #define MS_DEFRAG_OUT_BUFS 2     /* reassemblies per packet (a tunnel inside a reassembly) */
 #define MS_DEFRAG_MAX_LEN 65535u /* largest reassembled payload */
 
 typedef struct frag_piece {
-    struct frag_piece *next; /* next in arrival order */
+    struct frag_piece *next; /* next by offset (ties: arrival order) */
     uint32_t offset;
     uint32_t len;
+    uint32_t seq;            /* arrival order within its datagram, 0-based */
     uint8_t data[];          /* the fragment's bytes (owned) */
 } frag_piece;
 
@@ -31,8 +33,7 @@ typedef struct datagram {
     uint32_t nfrags;
     uint64_t bytes;          /* bytes held by its fragments */
     uint64_t first_ts;       /* capture time of its first fragment */
-    frag_piece *head;        /* arrival order, owned */
-    frag_piece *tail;
+    frag_piece *head;        /* sorted by offset, owned */
     int32_t hnext;           /* hash chain, or free list when unused */
     int32_t older;           /* age list */
     int32_t newer;
@@ -53,6 +54,7 @@ struct ms_defrag {
     uint32_t held;
     uint64_t held_bytes;
     uint8_t *out[MS_DEFRAG_OUT_BUFS]; /* reassembly outputs, owned */
+    const frag_piece **order;  /* max_per slots: pieces by arrival while reassembling, owned */
     unsigned out_used;       /* outputs handed out for the current packet */
 };
 
@@ -73,7 +75,8 @@ ms_defrag *ms_defrag_new(const ms_decode_opts *opts, ms_decode_stats *stats)
     d->buckets = malloc(d->nbuckets * sizeof(*d->buckets));
     for (unsigned i = 0; i < MS_DEFRAG_OUT_BUFS; i++)
         d->out[i] = malloc(MS_DEFRAG_MAX_LEN);
-    if (!d->slots || !d->buckets || !d->out[0] || !d->out[1]) {
+    d->order = malloc(d->max_per * sizeof(*d->order));
+    if (!d->slots || !d->buckets || !d->out[0] || !d->out[1] || !d->order) {
         ms_defrag_free(d);
         return NULL;
     }
@@ -94,7 +97,7 @@ static void free_pieces(datagram *g)
         free(p);
         p = next;
     }
-    g->head = g->tail = NULL;
+    g->head = NULL;
 }
 
 void ms_defrag_free(ms_defrag *d)
@@ -109,6 +112,7 @@ void ms_defrag_free(ms_defrag *d)
     free(d->buckets);
     for (unsigned i = 0; i < MS_DEFRAG_OUT_BUFS; i++)
         free(d->out[i]);
+    free(d->order);
     free(d);
 }
 
@@ -217,27 +221,14 @@ static int32_t create(ms_defrag *d, const ms_frag *f, uint32_t b)
     return i;
 }
 
-/* True when the fragments cover [0, total) without a hole. */
+/* True when the fragments (sorted by offset) cover [0, total) without a hole. */
 static bool complete(const datagram *g)
 {
-    uint32_t starts[MS_DEFRAG_MAX_PER], ends[MS_DEFRAG_MAX_PER];
-    uint32_t n = 0;
-    for (const frag_piece *p = g->head; p && n < MS_DEFRAG_MAX_PER; p = p->next, n++) {
-        /* insertion sort by offset */
-        uint32_t j = n;
-        while (j > 0 && starts[j - 1] > p->offset) {
-            starts[j] = starts[j - 1];
-            ends[j] = ends[j - 1];
-            j--;
-        }
-        starts[j] = p->offset;
-        ends[j] = p->offset + p->len;
-    }
     uint32_t covered = 0;
-    for (uint32_t i = 0; i < n && covered < g->total; i++) {
-        if (starts[i] > covered)
+    for (const frag_piece *p = g->head; p && covered < g->total; p = p->next) {
+        if (p->offset > covered)
             return false;
-        covered = MS_MAX(covered, ends[i]);
+        covered = MS_MAX(covered, p->offset + p->len);
     }
     return covered >= g->total;
 }
@@ -285,16 +276,16 @@ int ms_defrag_add(ms_defrag *d, const ms_frag *f, const uint8_t **out, uint32_t 
         d->stats->frag_dropped++;
         return MS_ENOMEM;
     }
-    p->next = NULL;
     p->offset = f->offset;
     p->len = f->len;
+    p->seq = g->nfrags;
     if (f->len)
         memcpy(p->data, f->data, f->len);
-    if (g->tail)
-        g->tail->next = p;
-    else
-        g->head = p;
-    g->tail = p;
+    frag_piece **link = &g->head;
+    while (*link && (*link)->offset <= p->offset)
+        link = &(*link)->next;
+    p->next = *link;
+    *link = p;
     g->nfrags++;
     g->bytes += f->len;
     d->held_bytes += f->len;
@@ -308,12 +299,10 @@ int ms_defrag_add(ms_defrag *d, const ms_frag *f, const uint8_t **out, uint32_t 
     }
     uint8_t *buf = d->out[d->out_used++];
     /* Newest first, so the earliest arrival is written last and wins every overlap. */
-    const frag_piece *order[MS_DEFRAG_MAX_PER];
-    uint32_t n = 0;
-    for (const frag_piece *q = g->head; q && n < MS_DEFRAG_MAX_PER; q = q->next)
-        order[n++] = q;
-    while (n--) {
-        const frag_piece *q = order[n];
+    for (const frag_piece *q = g->head; q; q = q->next)
+        d->order[q->seq] = q;
+    for (uint32_t n = g->nfrags; n--;) {
+        const frag_piece *q = d->order[n];
         if (q->offset >= g->total)
             continue;
         memcpy(buf + q->offset, q->data, MS_MIN(q->len, g->total - q->offset));

@@ -78,9 +78,17 @@ ms_decoder_id ms_decode_ipv4(ms_packet *pkt, const uint8_t *data, uint32_t len)
     if (c.short_read)
         return ms_packet_truncated(pkt, MS_LAYER_IPV4, data, len);
     uint32_t ihl = (uint32_t)(vihl & 0x0f) * 4;
-    if ((vihl >> 4) != 4) { /* not IPv4 at all: tshark shows the bytes as data */
-        ms_packet_set_next(pkt, data, len);
-        return MS_DEC_DATA;
+    if ((vihl >> 4) != 4) {
+        /* tshark's "ip" dissector hands version 6 to IPv6 and gives up on anything else */
+        ms_layer *bad = ms_packet_push(pkt, MS_LAYER_IPV4, data, 0, len);
+        if (!bad)
+            return MS_DEC_NONE;
+        bad->flags |= MS_LF_MALFORMED;
+        if ((vihl >> 4) == 6) {
+            ms_packet_set_next(pkt, data, len);
+            return MS_DEC_IPV6;
+        }
+        return ms_packet_fail(pkt, MS_DERR_MALFORMED, MS_LAYER_IPV4);
     }
     if (ihl < 20) {
         ms_layer *bad = ms_packet_push(pkt, MS_LAYER_IPV4, data, MS_MIN(20u, len), len);

@@ -93,6 +93,11 @@ ms_decoder_id ms_decode_ipv6_ext(ms_packet *pkt, const uint8_t *data, uint32_t l
         ms_frag f = { 6, nh, ip ? ip->data + 8 : NULL, ip ? ip->data + 24 : NULL, id, offset, more,
                       data + 8, len - 8, pkt->frame.ts_ns };
         bool eligible = ip && !(ip->flags & MS_LF_TRUNCATED);
+        if (pkt->in_icmp_error) { /* a quoted fragment is not decoded further (tshark) */
+            l->flags |= MS_LF_FRAGMENT;
+            ms_packet_set_next(pkt, data + 8, len - 8);
+            return MS_DEC_DATA;
+        }
         return ms_layers_fragment(pkt, l, &f, eligible);
     }
     uint32_t hdr = ((uint32_t)hlen + 1) * 8;
