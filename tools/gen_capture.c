@@ -745,9 +745,12 @@ static void plan_request(gen *g, conn *c, bool pipelined, bool last_in_group, bo
         else
             text_add(p, "Content-Length: %u\r\n", body);
     }
-    if (status == 200 || status == 304)
-        text_add(p, "ETag: \"%08x\"\r\nCache-Control: max-age=%u\r\n", (uint32_t)rng_next(r),
-                 60 * (1 + rng_below(r, 60)));
+    if (status == 200 || status == 304) {
+        /* one random draw per statement: argument evaluation order is unspecified */
+        uint32_t etag = (uint32_t)rng_next(r);
+        uint32_t max_age = 60 * (1 + rng_below(r, 60));
+        text_add(p, "ETag: \"%08x\"\r\nCache-Control: max-age=%u\r\n", etag, max_age);
+    }
     if (status == 301 || status == 302)
         text_add(p, "Location: http://%s/%s/\r\n", c->host, words[rng_below(r, 26)]);
     text_add(p, "Connection: %s\r\n\r\n", close ? "close" : "keep-alive");
@@ -940,6 +943,16 @@ static uint64_t parse_size(const char *s, const char *opt)
     return (uint64_t)(v * (double)mult);
 }
 
+static uint64_t parse_count(const char *s, const char *opt)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-')
+        die("bad value for %s (want a whole number)", opt);
+    return (uint64_t)v;
+}
+
 static double parse_pct(const char *s, const char *opt)
 {
     char *end;
@@ -998,9 +1011,9 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--size") == 0)
             g.target = parse_size(v, a);
         else if (strcmp(a, "--seed") == 0)
-            seed = parse_size(v, a);
+            seed = parse_count(v, a);
         else if (strcmp(a, "--conns") == 0)
-            conns = parse_size(v, a);
+            conns = parse_count(v, a);
         else if (strcmp(a, "--ooo") == 0)
             g.ooo_pct = parse_pct(v, a);
         else if (strcmp(a, "--retrans") == 0)
