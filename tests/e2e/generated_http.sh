@@ -26,6 +26,14 @@ if ! "$gen" -o "$tmp/gen.pcap" --manifest "$tmp/gen.tsv" --size "${GEN_SIZE:-20M
     echo "generated_http: FAIL: gen_capture failed: $(cat "$tmp/gen.err")"
     echo "generated_http: 0 passed, 1 failed"; exit 1
 fi
+# The generator's own bytes, read back by tcpflow and an independent parse (when installed), so a
+# failure below is moonshark's and not the generator's.
+if command -v tcpflow >/dev/null 2>&1; then
+    tcpflow -r "$tmp/gen.pcap" -o "$tmp/tcpflow" > /dev/null 2>&1 &&
+        python3 "$top/tests/e2e/generated_manifest.py" tcpflow "$tmp/gen.tsv" "$tmp/tcpflow" \
+            generator_selfcheck | tail -n 1
+    rm -rf "$tmp/tcpflow"
+fi
 "$MOONSHARK" http --json "$tmp/gen.pcap" > "$tmp/http.json" 2> "$tmp/http.err"; rc=$?
 if [ $rc -ne 0 ]; then
     echo "generated_http: FAIL: moonshark http exited $rc: $(head -n 3 "$tmp/http.err")"
