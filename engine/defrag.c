@@ -251,16 +251,13 @@ int ms_defrag_add(ms_defrag *d, const ms_frag *f, const uint8_t **out, uint32_t 
     }
     datagram *g = &d->slots[i];
     if (!f->more) {
-        if ((g->have_last && g->total != end) || end < g->total) {
+        if (g->have_last && g->total != end) {
             d->stats->frag_dropped++; /* a second, different end: keep the first */
             return MS_EFORMAT;
         }
         g->have_last = 1;
         g->total = (uint32_t)end;
-    } else if (g->have_last && end > g->total) {
-        d->stats->frag_dropped++;
-        return MS_EFORMAT;
-    }
+    } /* a fragment running past the known end is kept; its excess is ignored (as tshark does) */
     if (g->nfrags >= d->max_per) {
         d->stats->frag_dropped++;
         return MS_ELIMIT;
