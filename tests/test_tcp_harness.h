@@ -13,7 +13,7 @@
 #include "tcp.h"
 
 #define REC_LOG 16384
-#define REC_BYTES (1 << 20)
+#define REC_BYTES (1 << 16)
 
 typedef enum keep_policy {
     KEEP_NONE = 0,   /* consume everything */
