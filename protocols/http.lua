@@ -152,7 +152,7 @@ local function emit(conn, st, tx)
     request_body_len = tx.request_body_len or 0, response_body_len = tx.response_body_len or 0,
     status_code = tx.status_code, status_msg = tx.status_msg,
     info_code = tx.info_code, info_msg = tx.info_msg,
-    tags = { table.unpack(tx.tags) }, username = tx.username, proxied = tx.proxied,
+    tags = tx.tags[1] and { table.unpack(tx.tags) } or nil, username = tx.username, proxied = tx.proxied,
     orig_mime_types = tx.orig_mime and { tx.orig_mime } or nil,
     resp_mime_types = tx.resp_mime and { tx.resp_mime } or nil,
   }
