@@ -550,6 +550,72 @@ static void test_guessed_client_that_answers_swaps_roles(void **state)
     check_records(steps, true, want, N(want));
 }
 
+static void test_response_before_request_still_pairs(void **state)
+{
+    (void)state;
+    /* out-of-order capture: the answer's bytes are presented before the request's */
+    static const step steps[] = {
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
+        DATA(C, "GET /first HTTP/1.1\r\nHost: h\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/first\"", "\"status_code\":200", "\"response_body_len\":3", "\"ts\":1002.000000", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_gap_inside_a_body_is_absorbed_by_the_skip(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n0123456789"),
+        GAP(C, 4000),
+        DATA(C, "x"),
+        GAP(C, 989),
+        DATA(C, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/upload\"", "\"request_body_len\":5000", "\"status_code\":200", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/next\"", "\"trans_depth\":2", "\"status_code\":200", NULL }, { "tags", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_bad_chunk_size_resyncs_at_next_status_line(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\nzz-not-hex\r\nlost\r\n"
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/a\"", "\"response_body_len\":4", "\"tags\":[\"bad_chunk\"]", NULL }, { NULL } },
+        { { "\"uri\":\"/b\"", "\"response_body_len\":2", NULL }, { "tags", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_repeated_content_length_uses_the_first_value(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "POST /cl HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nbody"
+                "GET /then HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/cl\"", "\"request_body_len\":4", NULL }, { NULL } },
+        { { "\"uri\":\"/then\"", "\"trans_depth\":2", "\"response_body_len\":1", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +640,10 @@ int main(void)
         cmocka_unit_test(test_auth_proxy_headers_and_mime_types),
         cmocka_unit_test(test_content_length_past_the_end_counts_bytes_seen),
         cmocka_unit_test(test_guessed_client_that_answers_swaps_roles),
+        cmocka_unit_test(test_response_before_request_still_pairs),
+        cmocka_unit_test(test_gap_inside_a_body_is_absorbed_by_the_skip),
+        cmocka_unit_test(test_bad_chunk_size_resyncs_at_next_status_line),
+        cmocka_unit_test(test_repeated_content_length_uses_the_first_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
