@@ -57,6 +57,14 @@ static const char *error_text(lua_State *L, int idx)
 
 static void drop_half(ms_lua_conn *c, ms_lua_half *h)
 {
+    if (h->rbox) {
+        *h->rbox = NULL; /* a reader kept by the script now raises an error instead of reading */
+        h->rbox = NULL;
+    }
+    if (h->reader_ref != LUA_NOREF && h->reader_ref != LUA_REFNIL) {
+        luaL_unref(c->rt->L, LUA_REGISTRYINDEX, h->reader_ref);
+        h->reader_ref = LUA_NOREF;
+    }
     if (h->co_ref != LUA_NOREF && h->co_ref != LUA_REFNIL) {
         luaL_unref(c->rt->L, LUA_REGISTRYINDEX, h->co_ref);
         h->co_ref = LUA_NOREF;
@@ -245,6 +253,8 @@ static void resume(lua_State *L, ms_lua_conn *c, int dir)
         }
         lua_xmove(L, co, 1);
         ms_lua_reader_push(L, c, dir);
+        lua_pushvalue(L, -1);
+        h->reader_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         lua_xmove(L, co, 1);
         nargs = 1;
         h->state = MS_HALF_WAIT;
@@ -300,16 +310,20 @@ static void callback_data(lua_State *L, ms_lua_conn *c, int dir)
     size_t len = h->len - h->pos;
     if (len == 0)
         return;
+    void *view = ms_lua_bytes_push(L, h->buf + h->pos, len); /* anchored below the call */
+    int anchor = lua_gettop(L);
     if (!push_handler(L, c, "on_data")) {
+        lua_pop(L, 1);
         h->pos = h->len;
         c->rt->stats.bytes_dropped += len;
         return;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
     lua_pushinteger(L, dir);
-    void *view = ms_lua_bytes_push(L, h->buf + h->pos, len);
+    lua_pushvalue(L, anchor);
     bool ok = call(L, c, "on_data", 3, 1);
     ms_lua_bytes_done(view);
+    lua_remove(L, anchor);
     if (!ok) {
         c->rt->stats.bytes_dropped += len;
         h->pos = h->len;
@@ -430,11 +444,15 @@ static void op_datagram(lua_State *L, ms_lua_conn *c, int dir)
         return;
     }
     c->rt->stats.datagrams++;
+    void *view = ms_lua_bytes_push(L, h->buf, h->len); /* anchored below the call */
+    lua_insert(L, -2); /* under the handler */
+    int anchor = lua_gettop(L) - 1;
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
     lua_pushinteger(L, dir);
-    void *view = ms_lua_bytes_push(L, h->buf, h->len);
+    lua_pushvalue(L, anchor);
     call(L, c, "on_datagram", 3, 0);
     ms_lua_bytes_done(view);
+    lua_remove(L, anchor);
 }
 
 static int protected_op(lua_State *L)
@@ -502,6 +520,7 @@ ms_lua_conn *ms_lua_conn_open(ms_lua *rt, const ms_lua_conn_info *info)
     snprintf(c->uid, sizeof c->uid, "%s", info->uid ? info->uid : "-");
     for (int d = 0; d < 2; d++) {
         c->half[d].co_ref = LUA_NOREF;
+        c->half[d].reader_ref = LUA_NOREF;
         c->half[d].last_ts = info->ts_ns;
     }
     c->next = rt->conns;
@@ -674,8 +693,6 @@ void ms_lua_conn_close(ms_lua_conn *c, const char *reason)
         run(c, &o);
     for (int d = 0; d < 2; d++) {
         ms_lua_half *h = &c->half[d];
-        if (h->rbox)
-            *h->rbox = NULL;
         drop_half(c, h);
         free(h->fbuf);
     }

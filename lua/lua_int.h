@@ -47,7 +47,8 @@ typedef struct ms_lua_half {
     int state;              /* MS_HALF_* */
     lua_State *co;          /* reader coroutine (anchored by co_ref) */
     int co_ref;
-    void **rbox;            /* the reader userdata's pointer slot, cleared when the conn closes */
+    void **rbox;            /* the reader userdata's pointer slot, cleared when the half is dropped */
+    int reader_ref;         /* registry ref anchoring the reader while rbox points into it */
     int req;                /* MS_REQ_* pending */
     uint64_t arg;           /* request argument (max or n) */
     uint64_t skip_left;     /* MS_REQ_SKIP: bytes still to drop */
