@@ -14,7 +14,7 @@
 #include "packet.h"
 
 #define PB_MAX 70000
-#define PB_MAX_OPEN 16
+#define PB_MAX_OPEN 64
 
 typedef struct pb {
     uint8_t buf[PB_MAX];
