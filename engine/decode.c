@@ -204,6 +204,11 @@ ms_defrag *ms_decode_ctx_defrag(ms_decode_ctx *ctx)
     return ctx->defrag;
 }
 
+ms_defrag *ms_decode_ctx_defrag_handle(ms_decode_ctx *ctx)
+{
+    return ctx->defrag;
+}
+
 /* ---- stepping ------------------------------------------------------------------------------- */
 
 void ms_packet_start(ms_packet *pkt, ms_decode_ctx *ctx, const ms_frame *frame)

@@ -43,6 +43,9 @@ void ms_defrag_packet_begin(ms_defrag *d, uint64_t now_ns);
  * 0 when the fragment is held; MS_ELIMIT or MS_EFORMAT when it was dropped (counted). */
 int ms_defrag_add(ms_defrag *d, const ms_frag *f, const uint8_t **out, uint32_t *out_len);
 
+/* The defragmenter of a decode context (NULL when defragmentation is off); owned by the context. */
+ms_defrag *ms_decode_ctx_defrag_handle(ms_decode_ctx *ctx);
+
 /* Datagrams and bytes currently held (for tests and stats). */
 uint32_t ms_defrag_held_datagrams(const ms_defrag *d);
 uint64_t ms_defrag_held_bytes(const ms_defrag *d);
