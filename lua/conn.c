@@ -551,8 +551,11 @@ size_t ms_lua_conn_data_ts(ms_lua_conn *c, int dir, const uint8_t *bytes, size_t
     h->ts = ts_ns;
     h->ts_fn = ts_fn;
     h->ts_ud = ts_ud;
+    /* fast path: a reader waiting on a skip, or on a line/header block not complete yet, is
+     * served in C without entering Lua (no pcall, no resume) */
+    bool waiting = c->reader && h->state == MS_HALF_WAIT && ms_lua_reader_try(c, h) < 0;
     op o = { .kind = OP_DATA, .c = c, .dir = dir & 1 };
-    if (!run(c, &o))
+    if (!waiting && !run(c, &o))
         h->pos = len;
     size_t used = h->pos;
     h->last_ts = ts_fn ? ts_fn(ts_ud, len - 1) : ts_ns;
