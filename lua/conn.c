@@ -347,7 +347,7 @@ static void op_data(lua_State *L, ms_lua_conn *c, int dir, bool last)
     ms_lua_half *h = &c->half[dir];
     if (last)
         h->ended = true;
-    if (c->proto == -1 && !c->failed && h->buf) {
+    if (c->proto == -1 && !c->failed && h->buf && !h->detect_failed) {
         if (!decide(L, c, dir, h->buf, h->len, last))
             return; /* wait for more bytes (nothing consumed) */
     }
