@@ -45,6 +45,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(sort $(wildcard tests/helpers/*.c))
 TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
+.SECONDARY:
 .PHONY: all deps check-deps run test unit e2e san-unit bench fuzz clean help lint tools
 all: check-deps $(BIN) tools
 
