@@ -75,8 +75,7 @@ $(LIB): $(LIB_OBJ) $(EMBED_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# Linked from the objects (not the archive) so a real command overrides its weak placeholder.
-$(BIN): $(BUILD)/engine/main.o $(LIB_OBJ) $(EMBED_OBJ)
+$(BIN): $(BUILD)/engine/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Small helper programs (capture generator, benchmark floor) built from tools/*.c.
