@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "decode.h"
 #include "tcp.h"
 
 #define OPEN_FILES 64      /* descriptors kept open */
@@ -77,6 +78,7 @@ struct streams_run {
     FILE *jsonl;
     uint64_t files_written, write_errors;
     bool reported_error;
+    int cur_vlan;             /* 802.1Q id of the packet being assembled, -1 when untagged */
 };
 
 /* ---- names --------------------------------------------------------------------------------- */
@@ -219,8 +221,12 @@ static void *on_new(void *factory, ms_tcp_conn *conn, const ms_tcp_segment *firs
     char c[64], v[64];
     endpoint_name(&in->client, c, sizeof c);
     endpoint_name(&in->server, v, sizeof v);
-    snprintf(s->base[MS_TCP_CLIENT], sizeof s->base[0], "%s-%s", c, v);
-    snprintf(s->base[MS_TCP_SERVER], sizeof s->base[1], "%s-%s", v, c);
+    /* tcpflow appends "--VLAN" for 802.1Q-tagged traffic */
+    char vlan[16] = "";
+    if (r->cur_vlan >= 0)
+        snprintf(vlan, sizeof vlan, "--%d", r->cur_vlan);
+    snprintf(s->base[MS_TCP_CLIENT], sizeof s->base[0], "%s-%s%s", c, v, vlan);
+    snprintf(s->base[MS_TCP_SERVER], sizeof s->base[1], "%s-%s%s", v, c, vlan);
     s->d[0].slot = s->d[1].slot = -1;
     return s;
 }
@@ -333,6 +339,14 @@ static void on_complete(void *stream, ms_tcp_conn *conn, ms_tcp_close_reason rea
 static void on_packet(void *ud, ms_packet *pkt)
 {
     streams_run *r = ud;
+    if (!ms_packet_layer(pkt, MS_LAYER_TCP))
+        return;
+    r->cur_vlan = -1;
+    for (int i = 0; i < pkt->nlayers; i++)
+        if (pkt->layers[i].type == MS_LAYER_VLAN && pkt->layers[i].hdr_len >= 2) {
+            r->cur_vlan = (pkt->layers[i].data[0] & 0x0f) << 8 | pkt->layers[i].data[1];
+            break;
+        }
     ms_tcp_assemble_packet(r->a, pkt);
 }
 

@@ -773,6 +773,19 @@ void ms_tcp_assemble(ms_tcp_assembler *a, const ms_flow_key *key, int key_dir, c
     }
     if (fl & MS_TCP_SYN)
         st->syn = true;
+    if ((fl & MS_TCP_SYN) && h->started && h->advanced == 0 && !h->queue && !h->fin_pending &&
+        h->next_seq != data_seq) {
+        /* a SYN with another ISN before any byte moved this half (SYN-ACKs with two ISNs are
+         * seen): the newer SYN wins, the other stays the alternative the data may follow */
+        h->alt_seq = h->next_seq;
+        h->has_alt = true;
+        start_half(h, data_seq, true, 0);
+    } else if (h->has_alt && len > 0 && h->advanced == 0 && !h->queue && data_seq == h->alt_seq &&
+               data_seq != h->next_seq) {
+        uint32_t other = h->next_seq;
+        start_half(h, data_seq, true, 0);
+        h->alt_seq = other;
+    }
     if (!h->started) {
         if (fl & MS_TCP_SYN)
             start_half(h, data_seq, true, 0);

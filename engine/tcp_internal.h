@@ -50,6 +50,8 @@ typedef struct ms_tcp_half {
     bool closed;               /* FIN delivered or RST: no more data */
     bool fin_pending;          /* a FIN was seen at fin_seq, bytes before it not all delivered */
     bool report_start;         /* next data() carries start = true */
+    bool has_alt;              /* alt_seq is valid */
+    uint32_t alt_seq;          /* start after another SYN's ISN, while no byte has moved */
     uint32_t next_seq;         /* next byte expected */
     uint32_t fin_seq;          /* sequence number of the FIN (when fin_pending) */
     uint64_t advanced;         /* bytes next_seq moved since the start (delivered + skipped) */
