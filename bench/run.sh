@@ -139,21 +139,21 @@ commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo "- full capture: $(basename "$big"): $big_bytes bytes, $big_frames frames"
     echo "- slice: $(basename "$small"): $small_bytes bytes, $small_frames frames (same generator and seed, smaller --size; tshark is too slow for the full file)"
     echo
-    echo "| line | what it measures | file | best s | mean s | MB/s | packets/s | × floor | peak RSS MB |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
+    echo "| line | what it measures | file | best s | mean s | MB/s | packets/s | × floor | s per GB | peak RSS MB |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
     floor_big=$(awk -F'\t' '$1 == "floor" && $6 == "ok" {print $3}' "$rows")
     floor_small=$(awk -F'\t' '$1 == "floor_slice" && $6 == "ok" {print $3}' "$rows")
     while IFS="$(printf '\t')" read -r name file best mean rss status; do
         if [ "$file" = big ]; then b=$big_bytes; fr=$big_frames; fl=$floor_big; else b=$small_bytes; fr=$small_frames; fl=$floor_small; fi
         if [ "$status" != ok ]; then
-            echo "| $name | $(what "$name") | $file | $status | | | | | $( [ "$rss" != - ] && echo "$rss" | awk '{printf "%.1f", $1 / 1024}') |"
+            echo "| $name | $(what "$name") | $file | $status | | | | | | $( [ "$rss" != - ] && echo "$rss" | awk '{printf "%.1f", $1 / 1024}') |"
             continue
         fi
         awk -v n="$name" -v w="$(what "$name")" -v f="$file" -v t="$best" -v m="$mean" -v b="$b" -v fr="$fr" \
             -v fl="${fl:-}" -v rss="$rss" 'BEGIN {
             ratio = (fl != "" && fl > 0) ? sprintf("%.1f", t / fl) : "-"
-            printf "| %s | %s | %s | %.3f | %.3f | %.0f | %.0f | %s | %.1f |\n",
-                n, w, f, t, m, b / 1e6 / t, fr / t, ratio, rss / 1024 }'
+            printf "| %s | %s | %s | %.3f | %.3f | %.0f | %.0f | %s | %.2f | %.1f |\n",
+                n, w, f, t, m, b / 1e6 / t, fr / t, ratio, t / (b / 1e9), rss / 1024 }'
     done < "$rows"
     pair() { # pair PEER OURS LABEL: how many times slower the peer is on the same file
         a=$(awk -F'\t' -v n="$1" '$1 == n && $6 == "ok" {print $3}' "$rows")
@@ -163,9 +163,17 @@ commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
     }
     echo
     pair tshark_slice http_slice "tshark vs moonshark http on the slice"
+    a=$(awk -F'\t' '$1 == "tshark_slice" && $6 == "ok" {print $3}' "$rows")
+    [ -n "$a" ] && [ -n "$floor_big" ] && awk -v a="$a" -v sb="$small_bytes" -v f="$floor_big" \
+        -v bb="$big_bytes" 'BEGIN { printf "- tshark per MB vs the libpcap floor per MB on the full capture: %.0f×\n", (a / sb) / (f / bb) }'
+    a=$(awk -F'\t' '$1 == "http" && $6 == "ok" {print $3}' "$rows")
+    b=$(awk -F'\t' '$1 == "http_slice" && $6 == "ok" {print $3}' "$rows")
+    [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v sb="$small_bytes" -v bb="$big_bytes" \
+        'BEGIN { printf "- moonshark http per MB, slice vs full capture: %.2f vs %.2f s per GB\n", b / sb * 1e9, a / bb * 1e9 }'
     pair tcpflow streams "tcpflow vs moonshark streams on the full capture"
     echo
     echo "MB/s = capture file bytes / 10^6 / best seconds; packets/s = frames / best seconds;"
+    echo "s per GB = best seconds per 10^9 capture bytes (compares lines on different files);"
     echo "× floor = best seconds / the libpcap floor's best seconds on the same file (slice lines"
     echo "compare with the floor on the slice, so tshark's per-MB cost is comparable with the full-file lines)."
 } > "$dir/results.md"
