@@ -73,8 +73,10 @@ for i in range(1, n + 1):
                 c['passed' if f in whole else 'partial_same'] += 1
                 continue
             k = next((j for j in range(min(len(a), len(b))) if a[j] != b[j]), min(len(a), len(b)))
-            if len(a) >= len(b) and len(a) - k <= TRAILER:
-                # tcpflow 1.6.1 writes the link-layer padding/FCS of payload-less frames as data
+            last = len(a) - 1 if len(a) > len(b) else max(j for j in range(len(b)) if a[j] != b[j])
+            if len(a) >= len(b) and last - k < TRAILER:
+                # tcpflow 1.6.1 writes the link-layer padding/FCS of payload-less frames as data,
+                # at their sequence number: past the end, or over bytes already written
                 c['trailer'] += 1
                 notes.append(f'trailer {short} {f}: tcpflow {len(a)} bytes, moonshark {len(b)}, same up to {k}')
             elif f in whole:
