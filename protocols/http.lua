@@ -31,6 +31,9 @@ local function parse_request_line(line)
   if not method then return nil end
   local uri, version = rest:match("^(.-)[ \t]+[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
   if uri and uri ~= "" then return method, uri, version end
+  -- "GET HTTP/1.1": no target at all (logged with an empty uri)
+  version = rest:match("^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
+  if version then return method, "", version end
   return nil
 end
 
@@ -49,11 +52,11 @@ local function parse_status_line(line)
   return version, tonumber(code), (rest:gsub("^[ \t]+", ""):gsub("[ \t\r]+$", ""))
 end
 
--- Content-Length value: the first number of the (possibly repeated, ", "-joined) header.
--- nil when it is not a number.
+-- Content-Length value: the last number of the (possibly repeated, ", "-joined) header, as Zeek
+-- and tshark take it. nil when it is not a number.
 local function parse_length(v)
   if not v then return nil end
-  local digits = v:match("^[ \t]*(%d+)")
+  local digits = v:match("(%d+)[ \t]*$")
   if not digits then return nil end
   if #digits > 18 then return BIG end
   local n = tonumber(digits)
@@ -224,15 +227,14 @@ local function skip_chunked(r)
       if line ~= "" then return total, true, "bad_chunk" end
       -- tolerate an extra empty line between chunks
     else
-      if #hex > 15 then return total, true, "bad_chunk" end
-      local size = tonumber(hex, 16)
+      local size = #hex <= 15 and tonumber(hex, 16) or BIG  -- past 2^60: the rest of the stream
       if size == 0 then
         if not r:headers(HEADER_MAX) then return total, true end
         return total, false
       end
       local got = r:skip(size) or 0
       total = total + got
-      if got < size then return total, true end
+      if got < size then return total, true, size == BIG and "bad_chunk" or nil end
       -- the CRLF after the data is read as the next (empty) line and skipped above
     end
   end
@@ -268,11 +270,12 @@ local function may_swap(conn, st)
 end
 
 -- After a CONNECT or an Upgrade request, waits for more client bytes and says whether the
--- client side stops (the server agreed, or what follows is not HTTP).
+-- client side stops: it goes on only when what follows is an HTTP/1 request again (a refused
+-- CONNECT, or plain HTTP sent through the tunnel, which tshark and Zeek parse too).
 local function client_tunnels(r, st)
   local head = r:peek(24)
   if not head then return true end
-  if st.tunnel then return true end
+  head = head:gsub("^[\r\n]+", "")  -- stray line ends after the request are tolerated
   local method = head:match("^([%w!#$%%&'*+%.^_`|~-]+) ")
   if not method or head:sub(1, 14) == "PRI * HTTP/2.0" then return true end
   return false
@@ -334,7 +337,9 @@ local function run_requests(r, conn, st, resyncing, first_line, first_ts)
       if not method and not resyncing and st.nreq == 0 then
         method, uri = parse_simple_request(line)
       end
-      if method then
+      if method == "PRI" and uri == "*" and version == "2.0" then
+        return "stop"  -- the HTTP/2 connection preface (prior knowledge): not HTTP/1 from here
+      elseif method then
         resyncing = false
         local ok2, res = pcall(read_request, r, conn, st, method, uri, version, ts)
         if not ok2 then
@@ -390,6 +395,10 @@ local function read_response(r, conn, st, version, code, reason, ts)
     tx.response_body_len = 0
     tx.resp_done = true
     emit_ready(conn, st)
+    -- what the server sends next is tunnel bytes, unless it is HTTP again (plain HTTP through a
+    -- CONNECT tunnel)
+    local head = r:peek(8)
+    if head and head:gsub("^[\r\n]+", ""):sub(1, 5) == "HTTP/" then return nil end
     return "stop"
   end
   local n, ended, problem = 0, false, nil
@@ -476,14 +485,48 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- The protocol
 
+-- Methods that start an HTTP/1 request (RFC 9110, WebDAV, and a few common extensions), for
+-- connections on ports the table does not name.
+local METHODS = {}
+for m in ("GET POST HEAD PUT DELETE OPTIONS CONNECT TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE " ..
+          "LOCK UNLOCK SEARCH REPORT MKCALENDAR MKACTIVITY CHECKOUT MERGE NOTIFY SUBSCRIBE " ..
+          "UNSUBSCRIBE M-SEARCH PURGE QUERY"):gmatch("%S+") do METHODS[m] = true end
+
 local function looks_like_http(bytes, dir)
-  local s = bytes:sub(1, 64)
-  if s:match("^HTTP/%d%.%d %d%d%d") then return true end
-  return s:match("^%u+ %S+ HTTP/%d%.%d") ~= nil or s:match("^%u+ %S+ HTTP/%d%.%d\r?\n") ~= nil
+  local s = bytes:sub(1, 24)
+  if s:match("^HTTP/1%.%d ") then return true end
+  local m = s:match("^([%u-]+) [^ \r\n]")
+  return m ~= nil and METHODS[m] == true
 end
 
-local p = moonshark.protocol{ name = "http", tcp_ports = {80, 8000, 8080, 3128}, udp_ports = {},
+local p = moonshark.protocol{ name = "http", tcp_ports = {80, 8000, 8080, 3128}, udp_ports = {1900},
                               detect = looks_like_http }
+
+-- HTTP over UDP (SSDP M-SEARCH / NOTIFY on 1900): one request per datagram, no response pairing
+-- (answers come from other flows). Tagged "udp".
+function p.on_datagram(conn, dir, b)
+  local s = b:sub(1, math.min(#b, 8192))
+  local line, rest = s:match("^([^\r\n]*)\r?\n(.*)$")
+  if not line then return end
+  local method, uri = parse_request_line(line)
+  if not method then return end
+  local h = {}
+  for l in rest:gmatch("([^\r\n]*)\r?\n") do
+    if l == "" then break end
+    local name, value = l:match("^([^:]+):[ \t]*(.-)[ \t]*$")
+    if name then
+      name = name:lower()
+      h[name] = h[name] and (h[name] .. ", " .. value) or value
+    end
+  end
+  local st = state(conn)
+  st.nreq = st.nreq + 1
+  local tx = { depth = st.nreq, tags = { "udp" }, method = method, uri = uri,
+               ts = moonshark.now and moonshark.now() or conn.start_time }
+  fill_request_headers(tx, h)
+  emit(conn, st, tx)
+  st.head = st.nreq + 1
+end
 
 -- One direction's coroutine: requests or responses by its role; a swap (see may_swap) hands the
 -- line that showed it to the other role.

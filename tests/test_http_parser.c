@@ -600,11 +600,12 @@ static void test_bad_chunk_size_resyncs_at_next_status_line(void **state)
     check_records(steps, false, want, N(want));
 }
 
-static void test_repeated_content_length_uses_the_first_value(void **state)
+static void test_repeated_content_length_uses_the_last_value(void **state)
 {
     (void)state;
+    /* as Zeek and tshark read it: the last Content-Length frames the body */
     static const step steps[] = {
-        DATA(C, "POST /cl HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nbody"
+        DATA(C, "POST /cl HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nContent-Length: 4\r\n\r\nbody"
                 "GET /then HTTP/1.1\r\nHost: h\r\n\r\n"),
         DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny"),
         STEPS_END,
@@ -612,6 +613,48 @@ static void test_repeated_content_length_uses_the_first_value(void **state)
     static const expect want[] = {
         { { "\"uri\":\"/cl\"", "\"request_body_len\":4", NULL }, { NULL } },
         { { "\"uri\":\"/then\"", "\"trans_depth\":2", "\"response_body_len\":1", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_plain_http_through_a_connect_tunnel_is_parsed(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "CONNECT 127.0.0.1:8002 HTTP/1.1\r\nHost: 127.0.0.1:8002\r\n\r\n"),
+        DATA(S, "HTTP/1.0 200 Connection established\r\n\r\n"),
+        DATA(C, "GET / HTTP/1.1\r\nHost: 127.0.0.1:8002\r\n\r\n"),
+        DATA(S, "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"CONNECT\"", "\"tags\":[\"tunnel\"]", "\"status_code\":200", NULL }, { NULL } },
+        { { "\"method\":\"GET\"", "\"uri\":\"/\"", "\"trans_depth\":2", "\"response_body_len\":5", NULL }, { "tags", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_http2_preface_is_not_an_http1_request(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        BIN(C, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"),
+        BIN(S, "\x00\x00\x00\x04\x00\x00\x00\x00\x00"),
+        STEPS_END,
+    };
+    check_records(steps, false, NULL, 0);
+}
+
+static void test_chunk_size_past_2_to_60_runs_to_the_end(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "POST / HTTP/1.1\r\nHost: target\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n\r\n"
+                "GET /smuggled-chunk-2pow64 HTTP/1.1\r\nHost: target\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"POST\"", "\"request_body_len\":55", "\"tags\":[\"bad_chunk\"]", NULL }, { NULL } },
     };
     check_records(steps, false, want, N(want));
 }
@@ -643,7 +686,10 @@ int main(void)
         cmocka_unit_test(test_response_before_request_still_pairs),
         cmocka_unit_test(test_gap_inside_a_body_is_absorbed_by_the_skip),
         cmocka_unit_test(test_bad_chunk_size_resyncs_at_next_status_line),
-        cmocka_unit_test(test_repeated_content_length_uses_the_first_value),
+        cmocka_unit_test(test_repeated_content_length_uses_the_last_value),
+        cmocka_unit_test(test_plain_http_through_a_connect_tunnel_is_parsed),
+        cmocka_unit_test(test_http2_preface_is_not_an_http1_request),
+        cmocka_unit_test(test_chunk_size_past_2_to_60_runs_to_the_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
