@@ -14,6 +14,9 @@ struct ms_decode_ctx {
     ms_decode_opts opts;
     ms_decode_stats stats;
     ms_defrag *defrag;   /* NULL when defragmentation is off; owned */
+    bool defrag_active;  /* fragments were handed to defrag since it was last idle */
+    int last_linktype;   /* cache of the last link type lookup */
+    uint8_t last_decoder;
 };
 
 /* ---- registration tables ------------------------------------------------------------------ */
@@ -171,6 +174,7 @@ ms_decode_ctx *ms_decode_ctx_new(const ms_decode_opts *opts)
         ctx->opts = *opts;
     else
         ms_decode_opts_default(&ctx->opts);
+    ctx->last_linktype = -1;
     if (ctx->opts.defrag) {
         ctx->defrag = ms_defrag_new(&ctx->opts, &ctx->stats);
         if (!ctx->defrag) {
@@ -201,6 +205,9 @@ const ms_decode_opts *ms_decode_ctx_opts(const ms_decode_ctx *ctx)
 
 ms_defrag *ms_decode_ctx_defrag(ms_decode_ctx *ctx)
 {
+    /* the caller is about to hand over a fragment: the defragmenter needs per-packet upkeep */
+    if (ctx->defrag)
+        ctx->defrag_active = true;
     return ctx->defrag;
 }
 
@@ -225,6 +232,7 @@ void ms_packet_start(ms_packet *pkt, ms_decode_ctx *ctx, const ms_frame *frame)
     pkt->payload = NULL;
     pkt->payload_len = 0;
     pkt->ctx = ctx;
+    pkt->layer_counts = ctx->stats.layers;
     pkt->in_icmp_error = 0;
     pkt->nreasm = 0;
     pkt->next_data = frame->data;
@@ -232,13 +240,18 @@ void ms_packet_start(ms_packet *pkt, ms_decode_ctx *ctx, const ms_frame *frame)
 
     ctx->stats.frames++;
     ctx->stats.bytes += frame->caplen;
-    if (ctx->defrag)
+    if (ctx->defrag_active) {
         ms_defrag_packet_begin(ctx->defrag, frame->ts_ns);
+        ctx->defrag_active = ms_defrag_held_datagrams(ctx->defrag) > 0;
+    }
 
-    ms_decoder_id first = ms_decoder_for_linktype(frame->linktype);
-    if (first == MS_DEC_NONE)
+    if (frame->linktype != ctx->last_linktype) {
+        ctx->last_linktype = frame->linktype;
+        ctx->last_decoder = (uint8_t)ms_decoder_for_linktype(frame->linktype);
+    }
+    if (ctx->last_decoder == MS_DEC_NONE)
         ctx->stats.unknown_linktype++;
-    pkt->next_decoder = (uint8_t)first;
+    pkt->next_decoder = ctx->last_decoder;
     if (ctx->opts.eager)
         ms_packet_decode_all(pkt);
 }
@@ -274,29 +287,6 @@ const ms_layer *ms_packet_layer(ms_packet *pkt, ms_layer_type t)
         if (!more)
             return NULL;
     }
-}
-
-ms_layer *ms_packet_push(ms_packet *pkt, ms_layer_type type, const uint8_t *data, uint32_t hdr_len, uint32_t len)
-{
-    if (pkt->nlayers >= MS_MAX_LAYERS) {
-        ms_packet_fail(pkt, MS_DERR_TOO_DEEP, type);
-        return NULL;
-    }
-    ms_layer *l = &pkt->layers[pkt->nlayers++];
-    l->data = data;
-    l->hdr_len = hdr_len;
-    l->len = len;
-    l->type = (uint16_t)type;
-    l->flags = 0;
-    if (pkt->ctx)
-        pkt->ctx->stats.layers[type]++;
-    return l;
-}
-
-void ms_packet_set_next(ms_packet *pkt, const uint8_t *data, uint32_t len)
-{
-    pkt->next_data = data;
-    pkt->next_len = len;
 }
 
 ms_decoder_id ms_packet_fail(ms_packet *pkt, ms_decode_error e, ms_layer_type where)

@@ -69,11 +69,35 @@ void ms_packet_decode_all(ms_packet *pkt);
 /* Runs one decoder; returns false when decoding is finished. */
 bool ms_packet_decode_step(ms_packet *pkt);
 
-/* For decoders. Pushes a layer; returns NULL (and records MS_DERR_TOO_DEEP) when the array is full. */
-ms_layer *ms_packet_push(ms_packet *pkt, ms_layer_type type, const uint8_t *data, uint32_t hdr_len, uint32_t len);
-void ms_packet_set_next(ms_packet *pkt, const uint8_t *data, uint32_t len);
 /* Records a decode error on the packet (first one wins) and returns MS_DEC_NONE. */
 ms_decoder_id ms_packet_fail(ms_packet *pkt, ms_decode_error e, ms_layer_type where);
+
+/* For decoders (inline: they run for every layer of every frame).
+ * Pushes a layer; returns NULL (and records MS_DERR_TOO_DEEP) when the array is full. */
+static inline ms_layer *ms_packet_push(ms_packet *pkt, ms_layer_type type, const uint8_t *data, uint32_t hdr_len,
+                                       uint32_t len)
+{
+    if (pkt->nlayers >= MS_MAX_LAYERS) {
+        ms_packet_fail(pkt, MS_DERR_TOO_DEEP, type);
+        return NULL;
+    }
+    ms_layer *l = &pkt->layers[pkt->nlayers++];
+    l->data = data;
+    l->hdr_len = hdr_len;
+    l->len = len;
+    l->type = (uint16_t)type;
+    l->flags = 0;
+    if (pkt->layer_counts)
+        pkt->layer_counts[type]++;
+    return l;
+}
+
+/* Sets the bytes the next decoder will see. */
+static inline void ms_packet_set_next(ms_packet *pkt, const uint8_t *data, uint32_t len)
+{
+    pkt->next_data = data;
+    pkt->next_len = len;
+}
 /* Pushes a layer of type t over all of data[0..len) flagged truncated and records
  * MS_DERR_TRUNCATED, except inside an ICMP error quote (quoted headers are cut by design). */
 ms_decoder_id ms_packet_truncated(ms_packet *pkt, ms_layer_type t, const uint8_t *data, uint32_t len);

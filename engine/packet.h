@@ -138,6 +138,7 @@ typedef struct ms_packet {
                                      * such layers never touch net, tcp or payload */
     uint8_t nreasm;                 /* reassembly buffers used by this packet */
     uint8_t next_proto;             /* IP protocol number that chose next_decoder (IPv6 ext) */
+    uint64_t *layer_counts;         /* the context's per-type layer counters (borrowed) */
 } ms_packet;
 
 #endif
