@@ -50,14 +50,21 @@ ms_decoder_id ms_layers_fragment(ms_packet *pkt, ms_layer *l, const ms_frag *f, 
     return MS_DEC_DATA;
 }
 
-static uint16_t header_checksum(const uint8_t *p, uint32_t n)
+/* True when the header's one's complement sum checks out. n is the header length (a multiple of
+ * 4, at most 60, all captured). The sum is taken over 32-bit words in host order and folded:
+ * one's complement addition does not care about word size or byte order, and 0xffff reads the
+ * same both ways. */
+static bool header_checksum_ok(const uint8_t *p, uint32_t n)
 {
-    uint32_t sum = 0;
-    for (uint32_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i + 4 <= n; i += 4) {
+        uint32_t w;
+        memcpy(&w, p + i, 4);
+        sum += w;
+    }
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
+    return sum == 0xffff;
 }
 
 ms_decoder_id ms_decode_ipv4(ms_packet *pkt, const uint8_t *data, uint32_t len)
@@ -118,7 +125,7 @@ ms_decoder_id ms_decode_ipv4(ms_packet *pkt, const uint8_t *data, uint32_t len)
     bool bad_sum = false;
     if (!pkt->in_icmp_error && (offset || more ||
                                 (pkt->ctx && ms_decode_ctx_opts(pkt->ctx)->verify_checksums))) {
-        bad_sum = header_checksum(data, ihl) != 0;
+        bad_sum = !header_checksum_ok(data, ihl);
         if (bad_sum)
             l->flags |= MS_LF_BAD_CHECKSUM;
     }
