@@ -29,7 +29,12 @@ say() { echo "bench: $*" >&2; }
 for t in "$gen" "$floor"; do
     [ -x "$t" ] || { say "missing $t (run make tools)"; exit 2; }
 done
-[ -x "$bin" ] || say "moonshark binary not found at $bin: its lines will say 'not built'"
+if [ -x "$bin" ]; then
+    # run a snapshot, so a rebuild of build/moonshark during the run cannot change what is timed
+    cp "$bin" "$dir/moonshark" && bin=$dir/moonshark
+else
+    say "moonshark binary not found at $bin: its lines will say 'failed'"
+fi
 have() { command -v "$1" >/dev/null 2>&1; }
 if have hyperfine && have python3; then timer=hyperfine; else timer=time; fi
 [ -x /usr/bin/time ] || { say "/usr/bin/time is needed for peak RSS (apt-get install time)"; exit 2; }
