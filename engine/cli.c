@@ -265,6 +265,7 @@ static double now_seconds(void)
 
 typedef struct progress {
     bool on;
+    bool drawn;        /* a bar was drawn for this input (short reads never show one) */
     double started, last_draw;
     int index, count;
 } progress;
@@ -272,8 +273,11 @@ typedef struct progress {
 static void progress_draw(progress *p, ms_source *src, uint64_t frames, bool final)
 {
     double now = now_seconds();
+    if (final && !p->drawn)
+        return;
     if (!final && now - p->last_draw < 0.2)
         return;
+    p->drawn = true;
     p->last_draw = now;
     uint64_t size = ms_source_size(src), off = ms_source_offset(src);
     if (final)
@@ -295,8 +299,7 @@ static void progress_draw(progress *p, ms_source *src, uint64_t frames, bool fin
     size_t nlen = strlen(name);
     if (nlen > 28)
         name += nlen - 28;
-    fprintf(stderr, "\r%s%s [%s] %3.0f%% %.1f MB %llu frames %.0f MB/s%s\033[K", p->count > 1 ? "" : "", name,
-            bar, frac * 100, (double)off / 1e6, (unsigned long long)frames, mbs, eta);
+    fprintf(stderr, "\r%s [%s] %3.0f%% %.1f MB %llu frames %.0f MB/s%s\033[K", name, bar, frac * 100, (double)off / 1e6, (unsigned long long)frames, mbs, eta);
     if (final)
         fputc('\n', stderr);
 }
@@ -311,6 +314,7 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
     int rc;
     current_source = src;
     prog->started = prog->last_draw = now_seconds();
+    prog->drawn = false;
     while ((rc = ms_source_next(src, &frame, &err)) == 1) {
         ms_packet_start(&pkt, ctx, &frame);
         hooks->on_packet(ud, &pkt);
@@ -347,7 +351,7 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
     uint64_t last_tick = 0;
     ms_source_opts sopts = { opts->filter, opts->snaplen, !opts->no_promisc, 100 };
     ms_err err;
-    progress prog = { false, 0, 0, 0, opts->ninputs };
+    progress prog = { false, false, 0, 0, 0, opts->ninputs };
 
     if (opts->iface) {
         ms_source *src = ms_source_open_live(opts->iface, &sopts, &err);

@@ -7,10 +7,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define TABLE_PREVIEW_ROWS 64   /* rows buffered to size the table columns */
 #define TABLE_MAX_WIDTH 48      /* widest a table column gets; longer values are cut */
+#define TABLE_MIN_WIDTH 10      /* narrowest a column is cut to when fitting a terminal */
 
 typedef struct field_value {
     bool set;
@@ -41,7 +45,8 @@ struct ms_output {
     /* table mode */
     char **rows;               /* preview rows, each a '\t'-separated line of cells */
     int nrows;
-    int *widths;
+    int *widths;               /* table column widths; -1 hides a column */
+    int *value_widths;         /* widest value per column in the preview (names not counted) */
     bool widths_fixed;
     char *line;                /* scratch for rendering */
     size_t line_len, line_cap;
@@ -129,6 +134,8 @@ ms_output *ms_output_open(const char *name, const ms_field_def *fields, int nfie
             o->format = MS_FMT_TSV;
     } else {
         o->fp = fp ? fp : stdout;
+        if (o->format == MS_FMT_AUTO)
+            o->format = isatty(fileno(o->fp)) ? MS_FMT_TABLE : MS_FMT_TSV;
     }
     for (int i = 0; i < nfields; i++) {
         if (ms_output_add_field(o, fields[i].name, fields[i].type) < 0) {
@@ -294,6 +301,22 @@ static void put_seconds(ms_output *o, uint64_t ns)
     line_puts(o, buf);
 }
 
+/* Table mode is for people: times of day in UTC with milliseconds, as tcpdump prints them
+ * (TSV and JSON keep full epoch times). */
+static void put_utc_time(ms_output *o, uint64_t ns)
+{
+    time_t secs = (time_t)(ns / 1000000000ULL);
+    struct tm tm;
+    char buf[64];
+    if (!gmtime_r(&secs, &tm) || strftime(buf, sizeof buf, "%H:%M:%S", &tm) == 0) {
+        put_seconds(o, ns);
+        return;
+    }
+    line_puts(o, buf);
+    snprintf(buf, sizeof buf, ".%03u", (unsigned)(ns % 1000000000ULL / 1000000ULL));
+    line_puts(o, buf);
+}
+
 static void put_number(ms_output *o, const ms_field_def *f, const field_value *v)
 {
     char buf[64];
@@ -312,6 +335,12 @@ static void put_number(ms_output *o, const ms_field_def *f, const field_value *v
             snprintf(buf, sizeof buf, "0");
         break;
     case MS_FIELD_TIME:
+        if (o->format == MS_FMT_TABLE) {
+            put_utc_time(o, v->v.u);
+            return;
+        }
+        put_seconds(o, v->v.u);
+        return;
     case MS_FIELD_INTERVAL:
         put_seconds(o, v->v.u);
         return;
@@ -525,9 +554,17 @@ static size_t display_width(const char *s, size_t len)
 static void table_print_cells(ms_output *o, const char *row)
 {
     const char *p = row;
+    bool first = true;
     for (int i = 0; i < o->nfields; i++) {
         const char *end = strchr(p, '\t');
         size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (o->widths[i] < 0) {
+            p = end ? end + 1 : p + len;
+            continue;
+        }
+        if (!first)
+            fputs("  ", o->fp);
+        first = false;
         size_t w = display_width(p, len);
         size_t width = (size_t)o->widths[i];
         if (w > width) {
@@ -545,18 +582,67 @@ static void table_print_cells(ms_output *o, const char *row)
         } else {
             fwrite(p, 1, len, o->fp);
         }
-        if (i + 1 < o->nfields)
-            for (size_t k = w; k < width + 2; k++)
+        if (end) /* pad all but the last cell */
+            for (size_t k = w; k < width; k++)
                 fputc(' ', o->fp);
         p = end ? end + 1 : p + len;
     }
     fputc('\n', o->fp);
 }
 
+/* Shrinks the widest columns until the table fits the terminal (values are cut with '~'). */
+static void table_fit_terminal(ms_output *o)
+{
+    struct winsize ws;
+    int cols = 0;
+    if (ioctl(fileno(o->fp), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        cols = ws.ws_col;
+    if (cols <= 0)
+        return; /* not a terminal (a file or a pipe asked for --table): keep natural widths */
+    int total = 0;
+    for (int i = 0; i < o->nfields; i++)
+        total += o->widths[i] < 0 ? 0 : o->widths[i] + 2;
+    if (total - 2 > cols) /* first cut the column names down to their values (at least 4 wide) */
+        for (int i = 0; i < o->nfields; i++)
+            if (o->widths[i] > 0)
+                o->widths[i] = MS_MAX(o->value_widths[i], MS_MIN(o->widths[i], 4));
+    for (;;) {
+        int width_sum = 0, widest = -1, visible = 0;
+        for (int i = 0; i < o->nfields; i++) {
+            if (o->widths[i] < 0)
+                continue;
+            width_sum += o->widths[i];
+            visible++;
+            /* only text is cut: a cut number, address or time would mislead */
+            ms_field_type t = o->fields[i].type;
+            bool cuttable = (t == MS_FIELD_STRING || t == MS_FIELD_SET) && strcmp(o->fields[i].name, "uid") != 0;
+            if (cuttable && (widest < 0 || o->widths[i] > o->widths[widest]))
+                widest = i;
+        }
+        width_sum += 2 * (visible > 0 ? visible - 1 : 0);
+        if (width_sum <= cols || widest < 0 || o->widths[widest] <= TABLE_MIN_WIDTH)
+            return;
+        o->widths[widest]--;
+    }
+}
+
 static void table_fix_widths(ms_output *o)
 {
     o->widths = calloc((size_t)o->nfields ? (size_t)o->nfields : 1, sizeof *o->widths);
     if (!o->widths) {
+        o->oom = true;
+        return;
+    }
+    /* A column unset in every preview row is hidden: a terminal is narrow, and the TSV and
+     * JSON formats keep everything. */
+    bool *used = calloc((size_t)o->nfields ? (size_t)o->nfields : 1, sizeof *used);
+    if (!used) {
+        o->oom = true;
+        return;
+    }
+    o->value_widths = calloc((size_t)o->nfields ? (size_t)o->nfields : 1, sizeof *o->value_widths);
+    if (!o->value_widths) {
+        free(used);
         o->oom = true;
         return;
     }
@@ -570,9 +656,18 @@ static void table_fix_widths(ms_output *o)
             int w = (int)MS_MIN(display_width(p, len), (size_t)TABLE_MAX_WIDTH);
             if (w > o->widths[i])
                 o->widths[i] = w;
+            if (w > o->value_widths[i])
+                o->value_widths[i] = w;
+            if (!(len == 1 && p[0] == '-'))
+                used[i] = true;
             p = end ? end + 1 : p + len;
         }
     }
+    for (int i = 0; i < o->nfields; i++)
+        if (!used[i] && o->nrows > 0)
+            o->widths[i] = -1;
+    free(used);
+    table_fit_terminal(o);
     o->widths_fixed = true;
     /* header line from the field names */
     o->line_len = 0;
@@ -658,6 +753,7 @@ int ms_output_close(ms_output *o)
     free(o->arena);
     free(o->set_items);
     free(o->widths);
+    free(o->value_widths);
     free(o->line);
     free(o);
     return rc;

@@ -107,21 +107,23 @@ static void test_tsv_escapes_tabs_and_set_commas(void **state)
     free(text);
 }
 
-static void test_table_aligns_columns_to_widest_value(void **state)
+static void test_table_aligns_columns_and_hides_columns_never_set(void **state)
 {
     (void)state;
     sink s;
     sink_open(&s, MS_FMT_TABLE);
     ms_output_begin(s.out);
     ms_output_cstr(s.out, 1, "Cabcdefgh");
+    ms_output_bool(s.out, 4, true);
     ms_output_end(s.out);
     ms_output_begin(s.out);
     ms_output_cstr(s.out, 1, "C1");
+    ms_output_time(s.out, 0, 1700000000123456789ULL);
     ms_output_end(s.out);
     char *text = sink_close(&s);
-    assert_string_equal(text, "ts  uid        id.orig_p  tags  ok\n"
-                              "-   Cabcdefgh  -          -     -\n"
-                              "-   C1         -          -     -\n");
+    assert_string_equal(text, "ts            uid        ok\n"
+                              "-             Cabcdefgh  T\n"
+                              "22:13:20.123  C1         -\n");
     free(text);
 }
 
@@ -148,7 +150,7 @@ int main(void)
         cmocka_unit_test(test_json_escapes_controls_quotes_and_invalid_utf8),
         cmocka_unit_test(test_tsv_writes_zeek_header_once_and_marks_unset_and_empty),
         cmocka_unit_test(test_tsv_escapes_tabs_and_set_commas),
-        cmocka_unit_test(test_table_aligns_columns_to_widest_value),
+        cmocka_unit_test(test_table_aligns_columns_and_hides_columns_never_set),
         cmocka_unit_test(test_later_set_of_a_field_replaces_the_earlier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
