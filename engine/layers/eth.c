@@ -12,6 +12,10 @@ ms_decoder_id ms_decode_eth(ms_packet *pkt, const uint8_t *data, uint32_t len)
     ms_layer *l = ms_packet_push(pkt, MS_LAYER_ETH, data, 14, len);
     if (!l)
         return MS_DEC_NONE;
+    if (type == 0x8903) { /* Cisco FabricPath: tshark decodes it in place of the ethertype */
+        ms_packet_set_next(pkt, data + 14, len - 14);
+        return MS_DEC_DATA;
+    }
     if (type >= 0x0600) {
         l->flags |= MS_LF_ETHERTYPE;
         ms_packet_set_next(pkt, data + 14, len - 14);

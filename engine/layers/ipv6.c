@@ -101,8 +101,12 @@ ms_decoder_id ms_decode_ipv6_ext(ms_packet *pkt, const uint8_t *data, uint32_t l
         return ms_layers_fragment(pkt, l, &f, eligible);
     }
     uint32_t hdr = ((uint32_t)hlen + 1) * 8;
-    if (c.short_read || hdr > len)
-        return ms_packet_truncated(pkt, t, data, len);
+    if (c.short_read || hdr > len) {
+        /* like tshark: a cut routing header is shown, cut options headers are not */
+        if (t == MS_LAYER_IPV6_ROUTING)
+            return ms_packet_truncated(pkt, t, data, len);
+        return pkt->in_icmp_error ? MS_DEC_NONE : ms_packet_fail(pkt, MS_DERR_TRUNCATED, t);
+    }
     if (!ms_packet_push(pkt, t, data, hdr, len))
         return MS_DEC_NONE;
     return ext_next(pkt, nh, data + hdr, len - hdr);
@@ -115,8 +119,8 @@ ms_decoder_id ms_decode_ah(ms_packet *pkt, const uint8_t *data, uint32_t len)
     uint8_t nh = ms_get_u8(&c);
     uint8_t plen = ms_get_u8(&c);
     uint32_t hdr = ((uint32_t)plen + 2) * 4;
-    if (c.short_read || hdr > len)
-        return ms_packet_truncated(pkt, MS_LAYER_AH, data, len);
+    if (c.short_read || hdr > len) /* like tshark, a cut AH is not shown */
+        return pkt->in_icmp_error ? MS_DEC_NONE : ms_packet_fail(pkt, MS_DERR_TRUNCATED, MS_LAYER_AH);
     if (!ms_packet_push(pkt, MS_LAYER_AH, data, hdr, len))
         return MS_DEC_NONE;
     return ext_next(pkt, nh, data + hdr, len - hdr);
