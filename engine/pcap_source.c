@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define MS_SOURCE_IOBUF (1u << 20)
+
 struct ms_source {
     pcap_t *pcap;
     FILE *fp;                  /* the file under pcap (owned by pcap after pcap_fopen) */
@@ -23,6 +25,7 @@ struct ms_source {
     uint64_t size;             /* file size, 0 when unknown */
     uint64_t frames;           /* frames read from the file (including filtered-out ones) */
     volatile sig_atomic_t stop;
+    char *iobuf;               /* stdio buffer of fp, freed after pcap_close */
     int linktype;
 };
 
@@ -68,11 +71,17 @@ ms_source *ms_source_open_file(const char *path, const ms_source_opts *opts, ms_
         if (S_ISREG(st.st_mode))
             s->size = (uint64_t)st.st_size;
     }
+    /* libpcap reads a record at a time through stdio; a large buffer turns thousands of small
+     * read(2) calls into a few big ones. */
+    s->iobuf = malloc(MS_SOURCE_IOBUF);
+    if (s->iobuf)
+        setvbuf(s->fp, s->iobuf, _IOFBF, MS_SOURCE_IOBUF);
     s->pcap = pcap_fopen_offline_with_tstamp_precision(s->fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!s->pcap) {
         *code = ms_fail(err, MS_EFORMAT, "%s: not a pcap or pcapng capture (%s)", s->name, errbuf);
         if (s->fp != stdin)
             fclose(s->fp);
+        free(s->iobuf);
         free(s);
         return NULL;
     }
@@ -220,5 +229,6 @@ void ms_source_close(ms_source *src)
         pcap_freecode(&src->prog);
     if (src->pcap)
         pcap_close(src->pcap); /* closes the FILE it was opened from */
+    free(src->iobuf);
     free(src);
 }
