@@ -148,9 +148,10 @@ static int add_input(ms_cli_opts *o, const char *path)
 
 int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
 {
-    const char *command = o->command;
+    /* argv[0] is the command word ("http") for subcommands, the program for script runs */
+    const char *word = argc > 0 ? argv[0] : NULL;
     memset(o, 0, sizeof *o);
-    o->command = command;
+    o->command = word && !strchr(word, '/') && strcmp(word, "moonshark") != 0 ? word : NULL;
     o->progress = -1;
     o->gap_timeout_ns = 30ULL * 1000000000ULL;
     o->idle_timeout_ns = 300ULL * 1000000000ULL;
@@ -218,12 +219,12 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
             break;
         case OPT_UNSAFE_LUA: o->unsafe_lua = true; break;
         case ':':
-            ms_cli_error("option %s needs a value (see 'moonshark %s --help')", argv[optind - 1],
-                         o->command ? o->command : "");
+            ms_cli_error("option %s needs a value (see 'moonshark %s%s--help')", argv[optind - 1],
+                         o->command ? o->command : "", o->command ? " " : "");
             return MS_EINVAL;
         default:
-            ms_cli_error("unknown option '%s' (see 'moonshark %s --help')", argv[optind - 1],
-                         o->command ? o->command : "");
+            ms_cli_error("unknown option '%s' (see 'moonshark %s%s--help')", argv[optind - 1],
+                         o->command ? o->command : "", o->command ? " " : "");
             return MS_EINVAL;
         }
     }
