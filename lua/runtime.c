@@ -434,10 +434,29 @@ void ms_lua_opts_default(ms_lua_opts *opts)
     opts->errlog = stderr;
 }
 
+/* print() writes to stderr: stdout carries the records. */
+static int l_print(lua_State *L)
+{
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        size_t len = 0;
+        const char *s = luaL_tolstring(L, i, &len);
+        if (i > 1)
+            fputc('\t', stderr);
+        fwrite(s, 1, len, stderr);
+        lua_pop(L, 1);
+    }
+    fputc('\n', stderr);
+    return 0;
+}
+
 static int init_state(lua_State *L)
 {
     ms_lua *rt = ms_lua_of(L);
     luaL_openlibs(L);
+
+    lua_pushcfunction(L, l_print);
+    lua_setglobal(L, "print");
 
     lua_newtable(L); /* metatable of error objects */
     lua_pushcfunction(L, err_tostring);
