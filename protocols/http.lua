@@ -160,6 +160,10 @@ local function emit(conn, st, tx)
     resp_mime_types = tx.resp_mime and { tx.resp_mime } or nil,
   }
   if not rec.ts then rec.ts = tx.resp_ts end
+  if st.socks then
+    rec.tags = rec.tags or {}
+    rec.tags[#rec.tags + 1] = "socks"
+  end
   moonshark.emit("http", rec)
 end
 
@@ -485,6 +489,14 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- The protocol
 
+-- True when the first client bytes are a SOCKS 4 CONNECT or a SOCKS 5 greeting.
+local function socks_start(s)
+  local v, x = s:byte(1), s:byte(2)
+  if v == 4 then return x == 1 and #s >= 9 end
+  if v == 5 then return x ~= nil and x >= 1 and x <= 9 and #s == 2 + x end
+  return false
+end
+
 -- Methods that start an HTTP/1 request (RFC 9110, WebDAV, and a few common extensions), for
 -- connections on ports the table does not name.
 local METHODS = {}
@@ -495,6 +507,7 @@ for m in ("GET POST HEAD PUT DELETE OPTIONS CONNECT TRACE PATCH PROPFIND PROPPAT
 local function looks_like_http(bytes, dir)
   local s = bytes:sub(1, 24)
   if s:match("^HTTP/1%.%d ") then return true end
+  if dir == CLIENT and socks_start(bytes:sub(1, 16)) then return true end
   local m = s:match("^([%u-]+) [^ \r\n]")
   return m ~= nil and METHODS[m] == true
 end
@@ -530,10 +543,83 @@ end
 
 -- One direction's coroutine: requests or responses by its role; a swap (see may_swap) hands the
 -- line that showed it to the other role.
+-- HTTP through a SOCKS proxy (as tshark and Zeek decode it): the SOCKS 4/4a/5 handshake before
+-- the first request is skipped on both sides. Returns false when the handshake breaks off.
+local function skip_socks_client(r, st)
+  local v = r:peek(2)
+  if v:byte(1) == 4 then
+    -- ver cmd port(2) ip(4) user-id NUL [host NUL when ip is 0.0.0.x: SOCKS 4a]
+    local nuls = 1
+    local head = r:peek(8)
+    if head and #head == 8 and head:byte(5) == 0 and head:byte(6) == 0 and head:byte(7) == 0 then
+      nuls = 2
+    end
+    local n = 16
+    while true do
+      local b = r:peek(n)
+      if not b then return false end
+      local i, found = 9, 0
+      while found < nuls do
+        local z = b:find("\0", i, true)
+        if not z then break end
+        found, i = found + 1, z + 1
+      end
+      if found == nuls then return r:skip(i - 1) == i - 1 end
+      if #b < n or n >= 1024 then return false end
+      n = n * 2
+    end
+  end
+  -- SOCKS5: greeting (ver nmethods methods), optional user/password, then the request
+  local g = r:read(2)
+  if not g or not r:read(g:byte(2)) then return false end
+  local req = r:peek(4)
+  if req and req:byte(1) == 1 then              -- RFC 1929 user/password sub-negotiation
+    local u = r:read(2); if not u then return false end
+    local user = r:read(u:byte(2)); if not user then return false end
+    st.socks_user = user
+    local pl = r:read(1); if not pl or not r:read(pl:byte(1)) then return false end
+    req = r:peek(4)
+  end
+  if not req or #req < 4 then return false end
+  local alen = ({ [1] = 4, [4] = 16 })[req:byte(4)]
+  if not alen then
+    local l = r:peek(5); if not l or #l < 5 then return false end
+    alen = 1 + l:byte(5)
+  end
+  return r:skip(4 + alen + 2) == 4 + alen + 2
+end
+
+local function skip_socks_server(r, st)
+  if st.socks == 4 then return r:skip(8) == 8 end
+  if r:skip(2) ~= 2 then return false end      -- method choice
+  local rep = r:peek(4)
+  if rep and rep:byte(1) == 1 then              -- user/password status
+    if r:skip(2) ~= 2 then return false end
+    rep = r:peek(4)
+  end
+  if not rep or #rep < 4 then return false end
+  local alen = ({ [1] = 4, [4] = 16 })[rep:byte(4)]
+  if not alen then
+    local l = r:peek(5); if not l or #l < 5 then return false end
+    alen = 1 + l:byte(5)
+  end
+  return r:skip(4 + alen + 2) == 4 + alen + 2
+end
+
 local function run_side(r, role)
   local conn = r.conn
   local st = state(conn)
   local res, line, ts
+  local ok, first = pcall(r.peek, r, 1)
+  if ok and first and (first == "\4" or first == "\5") then ok, first = pcall(r.peek, r, 2) end
+  if ok and first and role == "req" and st.socks == nil and (first:byte(1) == 4 or first:byte(1) == 5) then
+    st.socks = first:byte(1)
+    ok = pcall(skip_socks_client, r, st)
+    if not ok then finish(conn, st, r.dir); return end
+  elseif ok and first and role == "resp" and st.socks then
+    ok = pcall(skip_socks_server, r, st)
+    if not ok then finish(conn, st, r.dir); return end
+  end
   if role == "req" then
     res, line, ts = run_requests(r, conn, st, false)
     if res == "swap" then

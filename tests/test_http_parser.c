@@ -659,6 +659,43 @@ static void test_chunk_size_past_2_to_60_runs_to_the_end(void **state)
     check_records(steps, false, want, N(want));
 }
 
+static void test_http_through_socks5_with_password_is_parsed(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        BIN(C, "\x05\x02\x00\x02"),
+        BIN(S, "\x05\x02"),
+        BIN(C, "\x01\x04user\x04pass"),
+        BIN(S, "\x01\x00"),
+        BIN(C, "\x05\x01\x00\x03\x0ewww.osnews.com\x00\x50"),
+        BIN(S, "\x05\x00\x00\x01\xc0\xa8\x00\x1f\x0a\x80"),
+        DATA(C, "GET /images/printer2.gif HTTP/1.1\r\nHost: www.osnews.com\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nGIF"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/images/printer2.gif\"", "\"host\":\"www.osnews.com\"", "\"status_code\":200",
+            "\"response_body_len\":3", "\"tags\":[\"socks\"]", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_http_through_socks4_is_parsed(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        BIN(C, "\x04\x01\x00\x50\xc0\x96\xbb\x0c\x00"),
+        BIN(S, "\x00\x5a\x00\x00\x00\x00\x00\x00"),
+        DATA(C, "GET / HTTP/1.1\r\nUser-Agent: curl/7.16.3\r\nHost: www.icir.org\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/\"", "\"host\":\"www.icir.org\"", "\"status_code\":200", "\"tags\":[\"socks\"]", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -690,6 +727,8 @@ int main(void)
         cmocka_unit_test(test_plain_http_through_a_connect_tunnel_is_parsed),
         cmocka_unit_test(test_http2_preface_is_not_an_http1_request),
         cmocka_unit_test(test_chunk_size_past_2_to_60_runs_to_the_end),
+        cmocka_unit_test(test_http_through_socks5_with_password_is_parsed),
+        cmocka_unit_test(test_http_through_socks4_is_parsed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
