@@ -72,8 +72,7 @@ static int l_log(lua_State *L)
     if (!name)
         return luaL_error(L, "moonshark.log: name must be a string");
     int name_idx = lua_gettop(L);
-    if (find_log(L, rt, name_idx) >= 0)
-        return luaL_error(L, "moonshark.log: log '%s' is already declared", name);
+    int existing = find_log(L, rt, name_idx);
     lua_getfield(L, 1, "fields");
     if (!lua_istable(L, -1))
         return luaL_error(L, "moonshark.log: fields must be a list of {name, type}");
@@ -105,6 +104,21 @@ static int l_log(lua_State *L)
         lua_pushvalue(L, -2);
         lua_rawseti(L, names_idx, i);
         lua_pop(L, 3);
+    }
+    if (existing >= 0) {
+        /* a second declaration is fine when it says the same (a script overriding a bundled
+         * parser of the same name); anything else is an error */
+        ms_lua_log *log = &rt->logs[existing];
+        bool same = log->out && log->nfields == n;
+        for (int i = 0; same && i < n; i++) {
+            const ms_field_def *f = ms_output_field(log->out, i);
+            lua_rawgeti(L, names_idx, i + 1);
+            same = f && f->type == types[i] && strcmp(f->name, lua_tostring(L, -1)) == 0;
+            lua_pop(L, 1);
+        }
+        if (!same)
+            return luaL_error(L, "moonshark.log: log '%s' is already declared with other fields", name);
+        return 0;
     }
     open_log(L, rt, name, names_idx, types, n);
     return 0;
