@@ -265,11 +265,12 @@ local function fill_request_headers(tx, h)
 end
 
 -- Without a SYN the engine guesses the client from the first packet; when the guessed client
--- answers first, the sides swap roles (once, before any message was parsed, or to follow the
--- other side's swap).
+-- answers first (or the responder's first line is a request), the sides swap roles (once, before
+-- any message was parsed, or to follow the other side's swap).
 local function may_swap(conn, st)
-  if not conn.client_guessed then return false end
   if st.swapped then return st.nswaps < 2 end
+  -- also with a SYN seen: a first line that is a request on the responder's side (data in a
+  -- SYN-ACK, or a capture that mixed up the sides) is read as a request
   return st.nreq == 0 and st.nresp == 0
 end
 

@@ -17,6 +17,29 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 
+# Differences reviewed against the bytes where tshark's reading is the wrong one (or, for one,
+# disputed between the oracles): capture path under PCAPS, which side alone has the request,
+# method, uri. Each is explained in docs/http-oracle.md; only an exact match is excused.
+KNOWN = {
+    ("zeek/http/putty-upload.pcap", "moonshark", "POST", "/upload"):
+        "tshark waits for the whole 1.6 MB body, which the capture does not hold",
+    ("zeek/http/261/variant-09-te_obs_fold.pcap", "moonshark", "GET", "/smuggled-obsfold"):
+        "tshark does not unfold 'Transfer-Encoding:' + ' chunked' (RFC 9112 5.2 obs-fold)",
+    ("zeek/http/261/variant-02-cl_uint64max.pcap", "tshark", "GET", "/smuggled-cl-uint64max"):
+        "the GET is inside a Content-Length: 2^64-1 body; tshark overflows",
+    ("zeek/http/261/variant-02-cl_uint64max.pcap", "moonshark", "POST", "/"):
+        "same frame as the GET above (occurrence=l); tshark -E occurrence=a lists it",
+    ("zeek/http/no-uri.pcap", "tshark", "GET", "HTTP/1.1"):
+        "'GET HTTP/1.1' has no target; tshark takes the version for the uri",
+    ("zeek/http/no-uri.pcap", "moonshark", "GET", ""):
+        "same request, logged with an empty uri",
+    ("zeek/http/connect-with-smtp.pcap", "tshark", "CONNECT", "mailin03.sul.t-online.de:25"):
+        "target with a space: tshark cuts at the space, Zeek's baseline keeps 'mailin03.sul.t-online.de:25 /'",
+    ("zeek/http/connect-with-smtp.pcap", "moonshark", "CONNECT", "mailin03.sul.t-online.de:25 /"):
+        "same request, as Zeek's baseline logs it",
+}
+
+
 def tshark_requests(tsv):
     """Rows of the oracle as dicts; each request gets every address reading the row allows
     (ip.* or ipv6.*: with tunnels both columns may be filled, and occurrence=l is per field)."""
@@ -61,6 +84,37 @@ def moonshark_requests(binary, pcap):
             continue
         recs.append(r)
     return recs, p.stderr.decode("utf-8", "replace"), p.returncode
+
+
+def engine_conns(binary, pcap):
+    """(client, client port, server, server port) -> (orig_bytes, resp_bytes) from `moonshark conn`."""
+    try:
+        p = subprocess.run([binary, "conn", "--json", "--no-progress", pcap], capture_output=True,
+                           timeout=120)
+    except subprocess.TimeoutExpired:
+        return {}
+    out = {}
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        try:
+            c = json.loads(line)
+        except ValueError:
+            continue
+        k = (str(c.get("id.orig_h")), str(c.get("id.orig_p")), str(c.get("id.resp_h")), str(c.get("id.resp_p")))
+        out[k] = (c.get("orig_bytes") or 0, c.get("resp_bytes") or 0)
+    return out
+
+
+def delivered(conns, key):
+    """True when the engine handed the parser bytes from the request's sender on that connection."""
+    fwd = conns.get((key[0], key[1], key[2], key[3]))
+    if fwd is not None:
+        return fwd[0] > 0
+    rev = conns.get((key[2], key[3], key[0], key[1]))
+    if rev is not None:
+        return rev[1] > 0
+    if key[1] == "" or key[3] == "":  # UDP rows: any connection between the hosts
+        return any(k[0] in (key[0], key[2]) and k[2] in (key[0], key[2]) for k in conns)
+    return False
 
 
 def rec_key(r):
@@ -129,9 +183,16 @@ def compare(binary, pcap, tsv):
             # one started no earlier than the frame of the previous listed request
             is_hidden = bool(later) and ts <= later[0][1] + 2e-6 and (not earlier or ts >= earlier[-1][1] - 2e-6)
             (hidden if is_hidden else extra).append(r)
+    undelivered = []
+    if missing:
+        conns = engine_conns(binary, pcap)
+        still = []
+        for o in missing:
+            (still if any(delivered(conns, k) for k in o["keys"]) else undelivered).append(o)
+        missing = still
     return {"pcap": pcap, "tshark": len(oracle), "moonshark": len(recs), "matched": matched,
-            "missing": missing, "extra": extra, "hidden": hidden, "host": host_cmp, "ua": ua_cmp,
-            "field_diffs": field_diffs, "rc": rc, "stderr": err}
+            "missing": missing, "extra": extra, "hidden": hidden, "undelivered": undelivered,
+            "host": host_cmp, "ua": ua_cmp, "field_diffs": field_diffs, "rc": rc, "stderr": err}
 
 
 def main():
@@ -156,45 +217,80 @@ def main():
 
     tot = collections.Counter()
     files_ok = files_bad = crashed = 0
+    known_seen = set()
     for r in results:
+        rel = os.path.relpath(r["pcap"], a.pcaps)
+        r["known"] = []
+        keep_missing, keep_extra = [], []
+        for o in r["missing"]:
+            k = o["keys"][0]
+            kk = (rel, "tshark", k[4], k[5])
+            if kk in KNOWN:
+                known_seen.add(kk)
+                r["known"].append((kk, KNOWN[kk]))
+            else:
+                keep_missing.append(o)
+        for e in r["extra"]:
+            kk = (rel, "moonshark", e.get("method"), e.get("uri"))
+            if kk in KNOWN:
+                known_seen.add(kk)
+                r["known"].append((kk, KNOWN[kk]))
+            else:
+                keep_extra.append(e)
+        r["missing"], r["extra"] = keep_missing, keep_extra
         tot["tshark"] += r["tshark"]
         tot["moonshark"] += r["moonshark"]
         tot["matched"] += r["matched"]
         tot["missing"] += len(r["missing"])
         tot["extra"] += len(r["extra"])
         tot["hidden"] += len(r["hidden"])
+        tot["undelivered"] += len(r["undelivered"])
+        tot["known_tshark"] += sum(1 for kk, _ in r["known"] if kk[1] == "tshark")
+        tot["known_moonshark"] += sum(1 for kk, _ in r["known"] if kk[1] == "moonshark")
         tot["host_agree"] += r["host"][0]
         tot["host_cmp"] += r["host"][1]
         tot["ua_agree"] += r["ua"][0]
         tot["ua_cmp"] += r["ua"][1]
         if r["rc"] not in (0, 1) or "AddressSanitizer" in r["stderr"]:
             crashed += 1
-        if not r["missing"] and not r["extra"] and not r["field_diffs"]:
+        if not r["missing"] and not r["extra"] and not r["field_diffs"] and not r["undelivered"]:
             files_ok += 1
         else:
             files_bad += 1
 
-    # requests tshark cannot list (another request ends later in the same frame) are neither
-    # agreement nor disagreement: they are reported, not counted
-    union = tot["tshark"] + tot["extra"]
-    agreement = 100.0 * tot["matched"] / union if union else 100.0
-    recall = 100.0 * tot["matched"] / tot["tshark"] if tot["tshark"] else 100.0
-    host_pct = 100.0 * tot["host_agree"] / tot["host_cmp"] if tot["host_cmp"] else 100.0
-    ua_pct = 100.0 * tot["ua_agree"] / tot["ua_cmp"] if tot["ua_cmp"] else 100.0
+    def pct(x, y):
+        return 100.0 * x / y if y else 100.0
+
+    # Raw: every tshark request and every request only moonshark has, against the matches.
+    # (Requests tshark cannot list, another request ending later in the same frame, count
+    # neither way: they are reported.)
+    raw_union = tot["tshark"] + tot["extra"] + tot["known_moonshark"]
+    raw = pct(tot["matched"], raw_union)
+    # Parser agreement: requests on connections whose bytes the engine delivered, less the
+    # reviewed differences where tshark is wrong.
+    union = tot["tshark"] - tot["undelivered"] - tot["known_tshark"] + tot["extra"]
+    agreement = pct(tot["matched"], union)
+    recall = pct(tot["matched"], tot["tshark"])
+    host_pct = pct(tot["host_agree"], tot["host_cmp"])
+    ua_pct = pct(tot["ua_agree"], tot["ua_cmp"])
 
     if a.details:
         with open(a.details, "w", encoding="utf-8", errors="surrogateescape") as d:
             for r in results:
                 if (not r["missing"] and not r["extra"] and not r["field_diffs"] and not r["hidden"]
-                        and r["rc"] in (0, 1)):
+                        and not r["undelivered"] and not r["known"] and r["rc"] in (0, 1)):
                     continue
                 d.write("== %s tshark=%d moonshark=%d matched=%d rc=%d\n"
                         % (r["pcap"], r["tshark"], r["moonshark"], r["matched"], r["rc"]))
                 for o in r["missing"]:
                     d.write("  only tshark: frame %s %s\n" % (o["frame"], o["keys"][:1]))
+                for o in r["undelivered"]:
+                    d.write("  not delivered by the engine: frame %s %s\n" % (o["frame"], o["keys"][:1]))
                 for e in r["extra"]:
                     d.write("  only moonshark: %s depth=%s ts=%s tags=%s\n"
                             % (rec_key(e), e.get("trans_depth"), e.get("ts"), e.get("tags")))
+                for kk, why in r["known"]:
+                    d.write("  reviewed, only %s: %s %r: %s\n" % (kk[1], kk[2], kk[3], why))
                 for e in r["hidden"]:
                     d.write("  hidden by occurrence=l: %s depth=%s\n" % (rec_key(e), e.get("trans_depth")))
                 for fd in r["field_diffs"]:
@@ -202,23 +298,29 @@ def main():
                 if r["stderr"].strip():
                     d.write("  stderr: %s\n" % r["stderr"].strip().splitlines()[0][:300])
 
-    print("http_oracle: %d captures, tshark requests %d, moonshark requests %d, matched %d, "
-          "only tshark %d, only moonshark %d (+%d in frames where tshark lists only a later request)"
-          % (len(results), tot["tshark"], tot["moonshark"], tot["matched"], tot["missing"], tot["extra"],
-             tot["hidden"]))
-    print("http_oracle: agreement %.2f%% (matched / union), tshark requests found %.2f%%, "
-          "host agree %.2f%% of %d, user_agent agree %.2f%% of %d, captures crashed %d"
-          % (agreement, recall, host_pct, tot["host_cmp"], ua_pct, tot["ua_cmp"], crashed))
-    print("http_oracle: captures identical %d, differing %d (details: --details FILE)" % (files_ok, files_bad))
-    checks = [("agreement", agreement >= a.min), ("host", host_pct >= a.min),
+    print("http_oracle: %d captures; tshark requests %d, moonshark requests %d, matched %d"
+          % (len(results), tot["tshark"], tot["moonshark"], tot["matched"]))
+    print("http_oracle: only tshark %d (+%d on connections the engine delivered no bytes of, "
+          "+%d reviewed), only moonshark %d (+%d reviewed, +%d in frames where tshark lists only "
+          "a later request)" % (tot["missing"], tot["undelivered"], tot["known_tshark"], tot["extra"],
+                                tot["known_moonshark"], tot["hidden"]))
+    print("http_oracle: parser agreement %.2f%% (delivered connections, reviewed differences "
+          "excused); raw agreement %.2f%%; tshark requests found %.2f%%"
+          % (agreement, raw, recall))
+    print("http_oracle: host agree %.2f%% of %d, user_agent agree %.2f%% of %d, captures crashed %d"
+          % (host_pct, tot["host_cmp"], ua_pct, tot["ua_cmp"], crashed))
+    print("http_oracle: captures identical %d, differing %d" % (files_ok, files_bad))
+    stale = sorted(set(KNOWN) - known_seen)
+    for kk in stale:
+        print("http_oracle: note: reviewed difference no longer seen: %s %s %s %r" % kk)
+    checks = [("parser agreement", agreement >= a.min), ("host", host_pct >= a.min),
               ("user_agent", ua_pct >= a.min), ("no crash", crashed == 0)]
     npass = sum(1 for _n, c in checks if c)
     for n, c in checks:
         if not c:
             print("http_oracle: FAIL %s (need >= %.1f%%)" % (n, a.min))
     print("http_oracle: %d passed, %d failed" % (npass, len(checks) - npass))
-    ok = npass == len(checks)
-    return 0 if ok else 1
+    return 0 if npass == len(checks) else 1
 
 
 if __name__ == "__main__":
