@@ -6,7 +6,12 @@
 
 #include <string.h>
 
+/* A reader is a plain table {conn=, dir=} whose metatable's __index is the method table, so
+ * method lookup stays inside the VM; its half lives in a box userdata stored under a private
+ * light-userdata key (scripts cannot make such a box, so a reader cannot be forged). */
 static const char READER_MT[] = "moonshark.reader";
+static const char RBOX_MT[] = "moonshark.reader_box";
+static const char RBOX_KEY = 0; /* address used as the table key of the box */
 
 #define MAX_READ (64u << 20)     /* r:read / r:peek larger than this raise an error */
 #define DEFAULT_LINE_MAX 65536
@@ -303,9 +308,25 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     }
 }
 
+/* The box of the reader at index 1 (the methods' upvalue 1 is the box metatable). */
+static rbox *get_box(lua_State *L)
+{
+    rbox *b = NULL;
+    if (lua_type(L, 1) == LUA_TTABLE && lua_rawgetp(L, 1, &RBOX_KEY) == LUA_TUSERDATA &&
+        lua_getmetatable(L, -1)) {
+        if (lua_rawequal(L, -1, lua_upvalueindex(1)))
+            b = lua_touserdata(L, -2);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (!b)
+        luaL_typeerror(L, 1, "reader");
+    return b;
+}
+
 static ms_lua_half *check_reader(lua_State *L, ms_lua_conn **cp)
 {
-    rbox *b = luaL_checkudata(L, 1, READER_MT);
+    rbox *b = get_box(L);
     if (!b->h)
         luaL_error(L, "reader used after its connection closed");
     if (b->h->co != L)
@@ -411,29 +432,11 @@ static int r_skip_all(lua_State *L)
 
 static int r_time(lua_State *L)
 {
-    rbox *b = luaL_checkudata(L, 1, READER_MT);
+    rbox *b = get_box(L);
     if (!b->h)
         return luaL_error(L, "reader used after its connection closed");
     lua_pushnumber(L, (lua_Number)ms_lua_half_time(b->h) / 1e9);
     return 1;
-}
-
-static int r_index(lua_State *L)
-{
-    rbox *b = luaL_checkudata(L, 1, READER_MT);
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-        return 1;
-    const char *k = lua_tostring(L, 2);
-    if (k && strcmp(k, "conn") == 0) {
-        lua_getiuservalue(L, 1, 1);
-        return 1;
-    }
-    if (k && strcmp(k, "dir") == 0) {
-        lua_pushinteger(L, b->dir);
-        return 1;
-    }
-    return 0;
 }
 
 void ms_lua_reader_open(lua_State *L, ms_lua *rt)
@@ -442,25 +445,35 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
         { "line", r_line }, { "headers", r_headers }, { "read", r_read }, { "peek", r_peek },
         { "skip", r_skip }, { "skip_all", r_skip_all }, { "time", r_time }, { NULL, NULL },
     };
+    luaL_newmetatable(L, RBOX_MT);
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    int box_mt = lua_gettop(L);
     luaL_newmetatable(L, READER_MT);
-    luaL_newlib(L, methods);
-    lua_pushcclosure(L, r_index, 1);
+    lua_createtable(L, 0, 8);
+    lua_pushvalue(L, box_mt);
+    luaL_setfuncs(L, methods, 1);
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");
     lua_pushvalue(L, -1);
     rt->reader_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_pop(L, 1);
+    lua_pop(L, 2);
 }
 
 void ms_lua_reader_push(lua_State *L, ms_lua_conn *c, int dir)
 {
-    rbox *b = lua_newuserdatauv(L, sizeof *b, 1);
+    lua_createtable(L, 0, 3);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
+    lua_setfield(L, -2, "conn");
+    lua_pushinteger(L, dir);
+    lua_setfield(L, -2, "dir");
+    rbox *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->h = &c->half[dir];
     b->c = c;
     b->dir = dir;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
-    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, RBOX_MT);
+    lua_rawsetp(L, -2, &RBOX_KEY);
     luaL_setmetatable(L, READER_MT);
     c->half[dir].rbox = (void **)&b->h;
 }
