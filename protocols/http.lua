@@ -442,7 +442,7 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
         if not resyncing and next_tx and next_tx.req_version == "0.9" and head ~= "HTTP/" then
           -- HTTP/0.9 answer: everything up to the close is the body.
           st.nresp = st.nresp + 1
-          next_tx.resp_ts, next_tx.version = ts, "0.9"
+          next_tx.resp_ts, next_tx.version, next_tx.status_code = ts, "0.9", 0  -- Zeek's reading
           next_tx.response_body_len = r:skip_all() or 0
           next_tx.resp_done = true
           emit_ready(conn, st)
