@@ -63,97 +63,177 @@ static bool is_ws(uint8_t ch)
     return ch == ' ' || ch == '\t';
 }
 
+/* A header block is parsed twice at most: once now for t[lowercase name] (what parsers look up),
+ * and again, only if a parser asks for t[i] / #t / pairs(t), for the ordered {name, value} pairs.
+ * The block is kept in t[0] until then. */
+
+typedef struct hdr_iter {
+    const uint8_t *p;
+    size_t len, pos;
+} hdr_iter;
+
+/* The next line (without its ending); false at the empty line or the end of the block. */
+static bool next_line(hdr_iter *it, const uint8_t **line, size_t *llen)
+{
+    if (it->pos >= it->len)
+        return false;
+    const uint8_t *start = it->p + it->pos;
+    const uint8_t *nl = memchr(start, '\n', it->len - it->pos);
+    size_t end = nl ? (size_t)(nl - it->p) : it->len;
+    it->pos = nl ? end + 1 : it->len;
+    size_t le = end;
+    if (le > (size_t)(start - it->p) && it->p[le - 1] == '\r')
+        le--;
+    *line = start;
+    *llen = le - (size_t)(start - it->p);
+    return *llen > 0;
+}
+
+static void trim(const uint8_t *s, size_t *a, size_t *b)
+{
+    while (*a < *b && is_ws(s[*a]))
+        (*a)++;
+    while (*b > *a && is_ws(s[*b - 1]))
+        (*b)--;
+}
+
+/* The next header: its name and value (obsolete folding joined with one space, value pushed on
+ * the stack). Lines without a colon, and folds with no header before them, are skipped. */
+static bool next_header(lua_State *L, hdr_iter *it, const uint8_t **name, size_t *nlen)
+{
+    const uint8_t *line;
+    size_t llen;
+    for (;;) {
+        if (!next_line(it, &line, &llen))
+            return false;
+        if (is_ws(line[0]))
+            continue;
+        const uint8_t *colon = memchr(line, ':', llen);
+        if (!colon)
+            continue;
+        size_t n = (size_t)(colon - line);
+        while (n > 0 && is_ws(line[n - 1]))
+            n--;
+        size_t a = (size_t)(colon - line) + 1, b = llen;
+        trim(line, &a, &b);
+        *name = line;
+        *nlen = n;
+        if (it->pos < it->len && is_ws(it->p[it->pos])) {
+            luaL_Buffer buf;
+            luaL_buffinit(L, &buf);
+            luaL_addlstring(&buf, (const char *)line + a, b - a);
+            while (it->pos < it->len && is_ws(it->p[it->pos])) {
+                const uint8_t *fl;
+                size_t flen;
+                if (!next_line(it, &fl, &flen))
+                    break;
+                size_t fa = 0, fb = flen;
+                trim(fl, &fa, &fb);
+                luaL_addchar(&buf, ' ');
+                luaL_addlstring(&buf, (const char *)fl + fa, fb - fa);
+            }
+            luaL_pushresult(&buf);
+        } else {
+            lua_pushlstring(L, (const char *)line + a, b - a);
+        }
+        return true;
+    }
+}
+
+/* Builds t[1..n] = {name, value} from the block kept in t[0] (t at index t). */
+static void build_pairs(lua_State *L, int t)
+{
+    if (lua_rawgeti(L, t, 0) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        return;
+    }
+    size_t len = 0;
+    const uint8_t *block = (const uint8_t *)lua_tolstring(L, -1, &len);
+    hdr_iter it = { block, len, 0 };
+    const uint8_t *name;
+    size_t nlen;
+    lua_Integer n = 0;
+    while (next_header(L, &it, &name, &nlen)) {
+        lua_createtable(L, 2, 0);
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 2);
+        lua_pushlstring(L, (const char *)name, nlen);
+        lua_rawseti(L, -2, 1);
+        lua_rawseti(L, t, ++n);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawseti(L, t, 0);
+}
+
+static int hdr_index(lua_State *L)
+{
+    if (!lua_isinteger(L, 2))
+        return 0;
+    build_pairs(L, 1);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+static int hdr_len(lua_State *L)
+{
+    build_pairs(L, 1);
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+    return 1;
+}
+
+static int hdr_pairs(lua_State *L)
+{
+    build_pairs(L, 1);
+    lua_getglobal(L, "next");
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static const char HEADERS_MT[] = "moonshark.headers";
+
 /* Pushes the header table for block[0..len) (which ends with the empty line). */
 static void push_headers(lua_State *L, const uint8_t *block, size_t len)
 {
-    lua_createtable(L, 8, 8);
+    lua_createtable(L, 0, 12);
     int t = lua_gettop(L);
-    int n = 0;
-    size_t i = 0;
-    while (i < len) {
-        const uint8_t *nl = memchr(block + i, '\n', len - i);
-        size_t end = nl ? (size_t)(nl - block) : len;
-        size_t next = nl ? end + 1 : len;
-        size_t le = end;
-        if (le > i && block[le - 1] == '\r')
-            le--;
-        if (le == i)
-            break; /* the empty line */
-        const uint8_t *line = block + i;
-        size_t llen = le - i;
-        if (is_ws(line[0])) {
-            /* obsolete line folding: continue the previous value after one space */
-            if (n > 0) {
-                size_t a = 0, b = llen;
-                while (a < b && is_ws(line[a]))
-                    a++;
-                while (b > a && is_ws(line[b - 1]))
-                    b--;
-                lua_rawgeti(L, t, n);
-                lua_rawgeti(L, -1, 2);
-                lua_pushliteral(L, " ");
-                lua_pushlstring(L, (const char *)line + a, b - a);
-                lua_concat(L, 3);
-                lua_rawseti(L, -2, 2);
-                lua_pop(L, 1);
-            }
-        } else {
-            const uint8_t *colon = memchr(line, ':', llen);
-            if (colon) {
-                size_t nl_len = (size_t)(colon - line);
-                while (nl_len > 0 && is_ws(line[nl_len - 1]))
-                    nl_len--;
-                size_t a = (size_t)(colon - line) + 1, b = llen;
-                while (a < b && is_ws(line[a]))
-                    a++;
-                while (b > a && is_ws(line[b - 1]))
-                    b--;
-                lua_createtable(L, 2, 0);
-                lua_pushlstring(L, (const char *)line, nl_len);
-                lua_rawseti(L, -2, 1);
-                lua_pushlstring(L, (const char *)line + a, b - a);
-                lua_rawseti(L, -2, 2);
-                lua_rawseti(L, t, ++n);
-            }
-            /* a line without a colon is not a header: ignored */
-        }
-        i = next;
-    }
-    /* t[lowercase name] = value, repeated names joined with ", " */
+    hdr_iter it = { block, len, 0 };
+    const uint8_t *name;
+    size_t nlen;
     char lower[256];
-    for (int k = 1; k <= n; k++) {
-        lua_rawgeti(L, t, k);
-        lua_rawgeti(L, -1, 1);
-        size_t nlen = 0;
-        const char *name = lua_tolstring(L, -1, &nlen);
+    while (next_header(L, &it, &name, &nlen)) {
+        /* stack: t value */
         if (nlen < sizeof lower) {
             for (size_t j = 0; j < nlen; j++) {
-                char ch = name[j];
-                lower[j] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+                uint8_t ch = name[j];
+                lower[j] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
             }
             lua_pushlstring(L, lower, nlen);
         } else {
             luaL_Buffer buf;
             luaL_buffinit(L, &buf);
             for (size_t j = 0; j < nlen; j++) {
-                char ch = name[j];
-                luaL_addchar(&buf, (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch);
+                uint8_t ch = name[j];
+                luaL_addchar(&buf, (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch));
             }
             luaL_pushresult(&buf);
         }
-        /* stack: pair, name, lname */
-        lua_pushvalue(L, -1);
-        if (lua_rawget(L, t) == LUA_TSTRING) {
+        lua_insert(L, -2); /* t lname value */
+        lua_pushvalue(L, -2);
+        if (lua_rawget(L, t) == LUA_TSTRING) { /* t lname value old */
+            lua_insert(L, -2);                   /* t lname old value */
             lua_pushliteral(L, ", ");
-            lua_rawgeti(L, -5, 2);
+            lua_insert(L, -2);                   /* t lname old ", " value */
             lua_concat(L, 3);
         } else {
             lua_pop(L, 1);
-            lua_rawgeti(L, -3, 2);
         }
         lua_rawset(L, t);
-        lua_pop(L, 2);
     }
+    lua_pushlstring(L, (const char *)block, len);
+    lua_rawseti(L, t, 0);
+    luaL_setmetatable(L, HEADERS_MT);
 }
 
 /* ---- requests -------------------------------------------------------------------------- */
@@ -445,6 +525,14 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
         { "line", r_line }, { "headers", r_headers }, { "read", r_read }, { "peek", r_peek },
         { "skip", r_skip }, { "skip_all", r_skip_all }, { "time", r_time }, { NULL, NULL },
     };
+    luaL_newmetatable(L, HEADERS_MT);
+    lua_pushcfunction(L, hdr_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, hdr_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushcfunction(L, hdr_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_pop(L, 1);
     luaL_newmetatable(L, RBOX_MT);
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");

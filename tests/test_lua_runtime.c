@@ -380,6 +380,30 @@ static void test_reader_requests_split_at_every_offset(void **state)
     }
 }
 
+static void test_headers_table_has_pairs_length_and_lowercase_map(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'hd', tcp_ports = {9} }\n"
+                 "function p.client(r)\n"
+                 "  local h = r:headers(1000)\n"
+                 "  local keys = {}\n"
+                 "  for k, v in pairs(h) do if type(k) == 'string' then keys[#keys+1] = k end end\n"
+                 "  table.sort(keys)\n"
+                 "  moonshark.emit('hd', { n = #h, first = h[1][1] .. '=' .. h[1][2], last = h[#h][2],\n"
+                 "    keys = table.concat(keys, ','), ct = h['content-type'], zero = tostring(rawget(h, 0)),\n"
+                 "    empty = tostring(r:headers(1000)[1]) })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CHd", 9, NULL);
+    feed(c, C, "Content-Type: text/plain\r\nX-A:  1 \r\n\t 2\r\nnot a header\r\nx-a: 3\r\n\r\n\r\n", 5);
+    ms_lua_conn_close(c, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"ct\":\"text/plain\",\"empty\":\"nil\",\"first\":\"Content-Type=text/plain\","
+                             "\"keys\":\"content-type,x-a\",\"last\":\"3\",\"n\":3,\"zero\":\"nil\"}\n");
+    fx_free(&fx);
+}
+
 static void test_skip_never_enters_lua_for_skipped_bytes(void **state)
 {
     (void)state;
@@ -596,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_reader_requests_one_byte_at_a_time),
         cmocka_unit_test(test_reader_requests_every_piece_size),
         cmocka_unit_test(test_reader_requests_split_at_every_offset),
+        cmocka_unit_test(test_headers_table_has_pairs_length_and_lowercase_map),
         cmocka_unit_test(test_skip_never_enters_lua_for_skipped_bytes),
         cmocka_unit_test(test_gap_raises_gap_error_in_pending_read),
         cmocka_unit_test(test_gap_inside_skip_is_absorbed),
