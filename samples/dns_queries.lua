@@ -7,7 +7,7 @@
 -- the end), name decoding with compression pointers and a loop guard.
 
 moonshark.log{ name = "dns_msg", fields = {
-  {"uid", "string"},
+  {"ts", "time"}, {"uid", "string"},
   {"id.orig_h", "addr"}, {"id.orig_p", "port"}, {"id.resp_h", "addr"}, {"id.resp_p", "port"},
   {"trans_id", "count"}, {"qr", "bool"}, {"opcode", "count"}, {"query", "string"},
   {"qtype", "count"}, {"qtype_name", "string"}, {"rcode", "count"}, {"answers", "count"},
@@ -55,6 +55,7 @@ function p.on_datagram(conn, dir, b)
   local flags = b:u16be(3)
   local qdcount, ancount = b:u16be(5), b:u16be(7)
   local rec = {
+    ts = moonshark.now and moonshark.now() or nil,  -- capture time, where the runtime offers it
     uid = conn.uid,
     ["id.orig_h"] = id.orig_h, ["id.orig_p"] = id.orig_p,
     ["id.resp_h"] = id.resp_h, ["id.resp_p"] = id.resp_p,

@@ -103,7 +103,7 @@ function p.on_data(conn, dir, b)
   local st = state(conn)
   if st.done then return nil end
   -- capture time: moonshark.now() where the runtime has it, else the connection's start
-  st.ts = st.ts or (moonshark.now and moonshark.now()) or conn.ts
+  st.ts = st.ts or (moonshark.now and moonshark.now()) or conn.start_time
   local off = 1
   while off + 4 <= #b do
     local ctype, major, len = b:u8(off), b:u8(off + 1), b:u16be(off + 3)
@@ -114,8 +114,9 @@ function p.on_data(conn, dir, b)
       local mtype = b:u8(off + 5)
       local mlen = (b:u8(off + 6) << 16) | b:u16be(off + 7)
       handshake(st, dir, mtype, b:sub(off + 9, off + 8 + math.min(mlen, len - 4)))
-    elseif ctype ~= HANDSHAKE then
-      -- change_cipher_spec, alert or application data: the hellos are over on this side
+    elseif ctype == 20 or ctype == 23 then
+      -- change_cipher_spec or application data: the hellos are over on this side (an alert
+      -- may come before the ServerHello, so it does not end anything)
       if dir == moonshark.SERVER then st.done = true; emit(conn, st); return nil end
     end
     off = off + 5 + len
