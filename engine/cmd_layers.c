@@ -11,13 +11,16 @@ static const char layers_usage[] =
     "frame.protocols (eth:ethertype:vlan:ethertype:ip:tcp). Decoding stops at the first layer it\n"
     "does not know (\"data\" when bytes remain); a truncated or malformed header ends the stack\n"
     "with \":_malformed\". IPv4/IPv6 fragments are reassembled: the frame that completes a datagram\n"
-    "shows the layers inside it. Frame numbers restart at 1 for each capture.\n"
+    "shows the layers inside it. Frame numbers restart at 1 for each capture; with several\n"
+    "captures, a line \"#file<TAB>NAME\" follows the frames of each one.\n"
     "\n"
     "Options: -f EXPR (BPF filter), --lazy (decode on demand; same output), --stats (counters on\n"
     "stderr at the end), -q, -h. See 'moonshark --help' for the rest.\n";
 
 typedef struct layers_run {
     FILE *out;
+    ms_decode_ctx *ctx;
+    bool mark_files;  /* several inputs: end each one with a #file line */
     char stack[2048];
 } layers_run;
 
@@ -27,6 +30,14 @@ static void on_packet(void *ud, ms_packet *pkt)
     ms_packet_decode_all(pkt);
     ms_packet_stack(pkt, r->stack, sizeof(r->stack));
     fprintf(r->out, "%llu\t%s\n", (unsigned long long)pkt->frame.number, r->stack);
+}
+
+static void on_input_end(void *ud, const char *name)
+{
+    layers_run *r = ud;
+    ms_decode_ctx_end_input(r->ctx);
+    if (r->mark_files)
+        fprintf(r->out, "#file\t%s\n", name);
 }
 
 /* Shared with cmd_stats.c through a tiny prototype there. */
@@ -51,8 +62,8 @@ int ms_cmd_layers(int argc, char **argv)
     }
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-    layers_run run = { stdout, { 0 } };
-    ms_run_hooks hooks = { on_packet, NULL, NULL };
+    layers_run run = { stdout, ctx, opts.ninputs > 1, { 0 } };
+    ms_run_hooks hooks = { on_packet, NULL, on_input_end };
     rc = ms_cli_run(&opts, ctx, &hooks, &run);
     fflush(stdout);
     if (opts.stats)

@@ -71,6 +71,12 @@ static void on_packet(void *ud, ms_packet *pkt)
     ms_packet_decode_all(pkt);
 }
 
+static void on_input_end(void *ud, const char *name)
+{
+    (void)name;
+    ms_decode_ctx_end_input(ud);
+}
+
 int ms_cmd_stats(int argc, char **argv)
 {
     ms_cli_opts opts;
@@ -87,8 +93,8 @@ int ms_cmd_stats(int argc, char **argv)
         ms_cli_error("out of memory creating the decoder");
         return 1;
     }
-    ms_run_hooks hooks = { on_packet, NULL, NULL };
-    rc = ms_cli_run(&opts, ctx, &hooks, NULL);
+    ms_run_hooks hooks = { on_packet, NULL, on_input_end };
+    rc = ms_cli_run(&opts, ctx, &hooks, ctx);
     ms_cmd_print_decode_stats(stdout, ms_decode_ctx_stats(ctx), opts.format == MS_FMT_JSON);
     ms_decode_ctx_free(ctx);
     return ms_cli_exit_code(rc);

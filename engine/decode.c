@@ -198,6 +198,12 @@ const ms_decode_stats *ms_decode_ctx_stats(const ms_decode_ctx *ctx)
     return &ctx->stats;
 }
 
+void ms_decode_ctx_end_input(ms_decode_ctx *ctx)
+{
+    if (ctx->defrag)
+        ms_defrag_flush(ctx->defrag);
+}
+
 const ms_decode_opts *ms_decode_ctx_opts(const ms_decode_ctx *ctx)
 {
     return &ctx->opts;

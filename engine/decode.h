@@ -55,6 +55,10 @@ ms_decode_ctx *ms_decode_ctx_new(const ms_decode_opts *opts);
 void ms_decode_ctx_free(ms_decode_ctx *ctx);
 const ms_decode_stats *ms_decode_ctx_stats(const ms_decode_ctx *ctx);
 
+/* Ends an input (file): partial datagrams held for reassembly are dropped (counted as expired)
+ * so fragments of one capture never complete datagrams of the next. */
+void ms_decode_ctx_end_input(ms_decode_ctx *ctx);
+
 /* Starts decoding a frame: resets pkt, picks the link decoder. In eager mode decodes every layer
  * now; in lazy mode decodes nothing yet. The frame bytes must stay valid while pkt is used. */
 void ms_packet_start(ms_packet *pkt, ms_decode_ctx *ctx, const ms_frame *frame);

@@ -311,6 +311,14 @@ int ms_defrag_add(ms_defrag *d, const ms_frag *f, const uint8_t **out, uint32_t 
     return 1;
 }
 
+void ms_defrag_flush(ms_defrag *d)
+{
+    while (d->oldest >= 0) {
+        d->stats->frag_expired++;
+        release(d, d->oldest);
+    }
+}
+
 uint32_t ms_defrag_held_datagrams(const ms_defrag *d)
 {
     return d->held;

@@ -46,6 +46,9 @@ int ms_defrag_add(ms_defrag *d, const ms_frag *f, const uint8_t **out, uint32_t 
 /* The defragmenter of a decode context (NULL when defragmentation is off); owned by the context. */
 ms_defrag *ms_decode_ctx_defrag_handle(ms_decode_ctx *ctx);
 
+/* Drops every partial datagram (end of an input): they count as expired. */
+void ms_defrag_flush(ms_defrag *d);
+
 /* Datagrams and bytes currently held (for tests and stats). */
 uint32_t ms_defrag_held_datagrams(const ms_defrag *d);
 uint64_t ms_defrag_held_bytes(const ms_defrag *d);

@@ -102,8 +102,9 @@ ms_decoder_id ms_decode_ipv6_ext(ms_packet *pkt, const uint8_t *data, uint32_t l
     }
     uint32_t hdr = ((uint32_t)hlen + 1) * 8;
     if (c.short_read || hdr > len) {
-        /* like tshark: a cut routing header is shown, cut options headers are not */
-        if (t == MS_LAYER_IPV6_ROUTING)
+        /* like tshark: a cut routing or destination options header is shown, a cut hop-by-hop
+         * header is not */
+        if (t != MS_LAYER_IPV6_HOPOPTS)
             return ms_packet_truncated(pkt, t, data, len);
         return pkt->in_icmp_error ? MS_DEC_NONE : ms_packet_fail(pkt, MS_DERR_TRUNCATED, t);
     }
