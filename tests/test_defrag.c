@@ -244,6 +244,17 @@ static void test_without_defrag_the_first_fragment_is_decoded(void **state)
     assert_string_equal(v4_frag(7, 80, NULL, 28, 0, 0), "eth:ethertype:ip:data");
 }
 
+static void test_end_of_input_drops_partial_datagrams(void **state)
+{
+    (void)state;
+    v4_frag(7, 0, NULL, 40, 1, 0);
+    v4_frag(7, 40, NULL, 40, 1, 0);
+    ms_decode_ctx_end_input(ctx); /* the next capture must not complete this datagram */
+    assert_int_equal(ms_decode_ctx_stats(ctx)->frag_expired, 1);
+    assert_int_equal(ms_defrag_held_bytes(ms_decode_ctx_defrag_handle(ctx)), 0);
+    assert_string_equal(v4_frag(7, 80, NULL, 28, 0, 0), "eth:ethertype:ip:data");
+}
+
 static void test_every_truncation_of_a_completing_fragment_is_safe(void **state)
 {
     (void)state;
@@ -271,6 +282,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_checksum_first_fragment_is_decoded_unreassembled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_fragments_reassemble_after_the_fragment_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_defrag_the_first_fragment_is_decoded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_of_input_drops_partial_datagrams, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_truncation_of_a_completing_fragment_is_safe, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
