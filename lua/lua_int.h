@@ -86,8 +86,16 @@ struct ms_lua_conn {
     ms_lua_conn *prev, *next; /* open connections (freed at ms_lua_free) */
 };
 
+#define MS_LUA_POOL_CLASSES 16 /* free lists for blocks of 16, 32, ... 256 bytes */
+
+typedef struct ms_lua_pool_block {
+    struct ms_lua_pool_block *next;
+} ms_lua_pool_block;
+
 struct ms_lua {
     lua_State *L;
+    ms_lua_pool_block *pool[MS_LUA_POOL_CLASSES]; /* recycled small blocks, by size class */
+    size_t pool_bytes;        /* bytes waiting in the free lists */
     ms_lua_opts opts;
     ms_lua_stats stats;
     size_t mem_limit;

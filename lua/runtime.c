@@ -11,12 +11,67 @@
 
 /* ---- allocator: every byte Lua holds is counted against mem_limit ---------------------- */
 
+/* Small blocks (up to 256 bytes, 16-byte classes) are recycled through per-class free lists:
+ * the strings and tables a parser makes per request come and go fast, and a free list beats
+ * malloc for them. At most POOL_MAX_BYTES wait in the lists. Sanitizer builds use plain malloc
+ * so every Lua block stays checked. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MS_LUA_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MS_LUA_POOL 0
+#endif
+#endif
+#ifndef MS_LUA_POOL
+#define MS_LUA_POOL 1
+#endif
+#define POOL_MAX_BYTES (8u << 20)
+
+static int size_class(size_t n)
+{
+    return (MS_LUA_POOL && n > 0 && n <= MS_LUA_POOL_CLASSES * 16) ? (int)((n - 1) >> 4) : -1;
+}
+
+static void pool_put(ms_lua *rt, int c, void *p)
+{
+    size_t sz = (size_t)(c + 1) * 16;
+    if (rt->pool_bytes + sz > POOL_MAX_BYTES) {
+        free(p);
+        return;
+    }
+    ms_lua_pool_block *b = p;
+    b->next = rt->pool[c];
+    rt->pool[c] = b;
+    rt->pool_bytes += sz;
+}
+
+static void *pool_get(ms_lua *rt, int c)
+{
+    ms_lua_pool_block *b = rt->pool[c];
+    if (b) {
+        rt->pool[c] = b->next;
+        rt->pool_bytes -= (size_t)(c + 1) * 16;
+        return b;
+    }
+    return malloc((size_t)(c + 1) * 16);
+}
+
+static void release(ms_lua *rt, void *p, size_t size)
+{
+    int c = size_class(size);
+    if (c >= 0)
+        pool_put(rt, c, p);
+    else
+        free(p);
+}
+
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     ms_lua *rt = ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
-        free(ptr);
+        if (ptr)
+            release(rt, ptr, osize);
         rt->stats.mem_used -= old;
         return NULL;
     }
@@ -24,9 +79,23 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         rt->stats.mem_limit_hits++;
         return NULL;
     }
-    void *p = realloc(ptr, nsize);
-    if (!p)
-        return NULL;
+    int nc = size_class(nsize), oc = ptr ? size_class(osize) : -1;
+    void *p;
+    if (ptr && nc >= 0 && nc == oc) {
+        p = ptr; /* same class: the block already has room */
+    } else if (nc >= 0 || oc >= 0) {
+        p = nc >= 0 ? pool_get(rt, nc) : malloc(nsize);
+        if (!p)
+            return NULL;
+        if (ptr) {
+            memcpy(p, ptr, MS_MIN(old, nsize));
+            release(rt, ptr, osize);
+        }
+    } else {
+        p = realloc(ptr, nsize);
+        if (!p)
+            return NULL;
+    }
     rt->stats.mem_used = rt->stats.mem_used - old + nsize;
     if (rt->stats.mem_used > rt->stats.mem_peak)
         rt->stats.mem_peak = rt->stats.mem_used;
@@ -534,6 +603,13 @@ void ms_lua_free(ms_lua *rt)
         ms_lua_conn_close(rt->conns, "flush");
     ms_lua_emit_close(rt);
     lua_close(rt->L);
+    for (int c = 0; c < MS_LUA_POOL_CLASSES; c++) {
+        while (rt->pool[c]) {
+            ms_lua_pool_block *b = rt->pool[c];
+            rt->pool[c] = b->next;
+            free(b);
+        }
+    }
     free(rt);
 }
 
