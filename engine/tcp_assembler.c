@@ -145,18 +145,16 @@ static void count_old(ms_tcp_assembler *a, ms_tcp_conn *c, int dir, uint64_t bac
 static void history(ms_tcp_conn *c, int dir, char letter)
 {
     ms_tcp_half *h = &c->half[dir];
-    if (strchr(h->hist_seen, letter))
+    uint32_t bit = 1u << (letter - 'A');
+    if (h->hist_mask & bit)
         return;
-    size_t n = strlen(h->hist_seen);
-    if (n + 1 >= sizeof h->hist_seen)
-        return;
-    h->hist_seen[n] = letter;
-    h->hist_seen[n + 1] = '\0';
-    size_t m = strlen(c->info.history);
+    h->hist_mask |= bit;
+    size_t m = c->hist_len;
     if (m + 1 >= sizeof c->info.history)
         return;
     c->info.history[m] = dir == MS_TCP_CLIENT ? letter : (char)(letter - 'A' + 'a');
     c->info.history[m + 1] = '\0';
+    c->hist_len++;
 }
 
 static void update_qlist(ms_tcp_assembler *a, ms_tcp_conn *c)
@@ -706,7 +704,7 @@ void ms_tcp_assemble(ms_tcp_assembler *a, const ms_flow_key *key, int key_dir, c
     a->stats.segments++;
     if (seg->ts_ns > a->now_ns)
         a->now_ns = seg->ts_ns;
-    uint64_t hash = ms_flow_hash(key);
+    uint64_t hash = ms_tcp_key_hash(a, key);
     ms_tcp_conn *c = ms_tcp_table_find(a, key, hash);
     int sender = key_dir == MS_DIR_A_TO_B ? 0 : 1;
     if (c && c->completed && (seg->flags & (MS_TCP_SYN | MS_TCP_ACK | MS_TCP_RST)) == MS_TCP_SYN) {

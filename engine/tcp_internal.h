@@ -65,18 +65,20 @@ typedef struct ms_tcp_half {
     uint64_t kept_bytes;
     /* stats since the last data() */
     uint32_t since_queued_bytes, since_queued_packets, since_overlap_bytes, since_overlap_packets;
-    char hist_seen[12];        /* history letters already recorded for this half */
+    uint32_t hist_mask;        /* history letters already recorded for this half (bit letter-'A') */
 } ms_tcp_half;
 
 struct ms_tcp_conn {
-    ms_tcp_conn_info info;     /* public facts (key, endpoints, stats, history) */
+    /* lookup fields first: hash, chain and key share the first cache line */
+    uint64_t hash;
+    ms_tcp_conn *hnext;        /* hash chain */
+    ms_tcp_conn_info info;     /* public facts (key first, endpoints, stats, history) */
     ms_tcp_half half[2];       /* by MS_TCP_CLIENT / MS_TCP_SERVER */
     void *stream;              /* what new_stream returned */
     int client_side;           /* key side (0 = a, 1 = b) of the client */
     bool completed;            /* complete() was called: lingering to absorb late packets */
     bool in_queued_list;
-    uint64_t hash;
-    ms_tcp_conn *hnext;        /* hash chain */
+    uint8_t hist_len;          /* letters in info.history */
     ms_tcp_conn *lru_prev, *lru_next;     /* least recently seen first */
     ms_tcp_conn *q_prev, *q_next;         /* connections holding queued pages, oldest first */
 };
@@ -106,6 +108,7 @@ struct ms_tcp_assembler {
     ms_tcp_conn *lru_head, *lru_tail;
     ms_tcp_conn *q_head, *q_tail;
     uint64_t uid_counter;
+    uint64_t hash_seed;        /* per-assembler seed of ms_tcp_key_hash */
     uint64_t now_ns;           /* latest capture time seen */
     /* delivery scratch */
     uint8_t *scratch;          /* ms_tcp_view_fetch copies */
@@ -115,6 +118,7 @@ struct ms_tcp_assembler {
 
 /* Connection table (tcp_conntable.c). */
 int ms_tcp_table_init(ms_tcp_assembler *a);
+uint64_t ms_tcp_key_hash(const ms_tcp_assembler *a, const ms_flow_key *key);
 void ms_tcp_table_free(ms_tcp_assembler *a);
 ms_tcp_conn *ms_tcp_table_find(ms_tcp_assembler *a, const ms_flow_key *key, uint64_t hash);
 /* Takes a zeroed connection from the pool and links it into the table and LRU (most recent).
