@@ -254,9 +254,7 @@ static uint16_t csum_fold(uint32_t sum)
     return (uint16_t)~sum;
 }
 
-/* Builds one Ethernet/[VLAN]/IP/TCP frame from direction d of c into f; returns its length.
- * The TCP header holds opt_len option bytes (a multiple of 4); the payload is already at
- * f + payload_offset(c, opt_len). */
+/* Where the TCP header starts in a frame of c. */
 static uint32_t l4_offset(const conn *c)
 {
     return 14u + (c->vlan ? 4u : 0u) + (c->v6 ? 40u : 20u);
@@ -267,6 +265,9 @@ static uint32_t payload_offset(const conn *c, uint32_t opt_len)
     return l4_offset(c) + 20u + opt_len;
 }
 
+/* Builds one Ethernet/[VLAN]/IP/TCP frame from direction d of c into f; returns its length.
+ * The TCP header holds opt_len option bytes (a multiple of 4); the plen payload bytes must
+ * already be at f + payload_offset(c, opt_len). Advances the IPv4 id, not the sequence number. */
 static uint32_t build_frame(conn *c, int d, uint8_t flags, const uint8_t *opts, uint32_t opt_len,
                             uint32_t plen, uint8_t *f)
 {
@@ -970,7 +971,8 @@ static void usage(FILE *f)
             "                   [--ooo PCT] [--retrans PCT] [--max-body BYTES] [--v6 PCT] "
             "[--vlan PCT]\n"
             "Writes a deterministic pcap of interleaved HTTP/1.1 connections.\n"
-            "  --size BYTES     target file size (K/M/G suffixes, binary), default 1M\n"
+            "  --size BYTES     target file size (K/M/G suffixes, binary), default 1M; no exchange\n"
+            "                   starts past it, those in flight finish (the file ends a little over)\n"
             "  --seed N         random seed, default 1\n"
             "  --conns N        concurrent connections, default 64\n"
             "  --ooo PCT        percent of data segments delivered after the next one, default 2\n"
