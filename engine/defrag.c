@@ -34,6 +34,7 @@ typedef struct datagram {
     uint64_t bytes;          /* bytes held by its fragments */
     uint64_t first_ts;       /* capture time of its first fragment */
     frag_piece *head;        /* sorted by offset, owned */
+    uint32_t bucket;         /* its hash bucket */
     int32_t hnext;           /* hash chain, or free list when unused */
     int32_t older;           /* age list */
     int32_t newer;
@@ -116,17 +117,38 @@ void ms_defrag_free(ms_defrag *d)
     free(d);
 }
 
+static uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Mixes the key 8 bytes at a time; only the low bits (the bucket index) are used. */
 static uint32_t key_hash(int family, const uint8_t *src, const uint8_t *dst, uint32_t id, uint8_t proto)
 {
-    size_t n = family == 4 ? 4 : 16;
-    uint32_t h = 2166136261u ^ (uint32_t)family;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ src[i]) * 16777619u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ dst[i]) * 16777619u;
-    h = (h ^ id) * 16777619u;
-    h = (h ^ proto) * 16777619u;
-    return h ^ (h >> 15);
+    uint64_t h = ((uint64_t)id << 16 | (uint64_t)proto << 8 | (uint64_t)family) * 0x9e3779b97f4a7c15ull;
+    if (family == 4) {
+        uint32_t s, t;
+        memcpy(&s, src, 4);
+        memcpy(&t, dst, 4);
+        h ^= ((uint64_t)s << 32 | t);
+        h *= 0xff51afd7ed558ccdull;
+    } else {
+        h = (h ^ load64(src)) * 0xff51afd7ed558ccdull;
+        h = (h ^ load64(src + 8)) * 0xc4ceb9fe1a85ec53ull;
+        h = (h ^ load64(dst)) * 0xff51afd7ed558ccdull;
+        h = (h ^ load64(dst + 8)) * 0xc4ceb9fe1a85ec53ull;
+    }
+    /* finalizer (murmur3 fmix64): every key bit reaches the low bits used as the bucket;
+     * fragment ids often differ only in their high bytes */
+    h ^= (uint64_t)id * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)h;
 }
 
 /* Unlinks slot i from its hash chain and the age list, frees its fragments, returns it to the
@@ -134,8 +156,7 @@ static uint32_t key_hash(int family, const uint8_t *src, const uint8_t *dst, uin
 static void release(ms_defrag *d, int32_t i)
 {
     datagram *g = &d->slots[i];
-    uint32_t b = key_hash(g->family, g->src, g->dst, g->id, g->proto) & (d->nbuckets - 1);
-    int32_t *link = &d->buckets[b];
+    int32_t *link = &d->buckets[g->bucket];
     while (*link != -1 && *link != i)
         link = &d->slots[*link].hnext;
     if (*link == i)
@@ -208,6 +229,7 @@ static int32_t create(ms_defrag *d, const ms_frag *f, uint32_t b)
     memcpy(g->dst, f->dst, n);
     g->id = f->id;
     g->first_ts = f->ts_ns;
+    g->bucket = b;
     g->hnext = d->buckets[b];
     d->buckets[b] = i;
     g->newer = -1;
