@@ -23,6 +23,8 @@ ms_decoder_id ms_decode_udp(ms_packet *pkt, const uint8_t *data, uint32_t len)
     pkt->payload = data + 8;
     pkt->payload_len = body;
     ms_packet_set_next(pkt, data + 8, body);
+    if (ulen < 8) /* bogus (or jumbogram) length: like tshark, no tunnel decoding on top */
+        return MS_DEC_PAYLOAD;
     uint16_t lo = MS_MIN(sport, dport), hi = MS_MAX(sport, dport);
     ms_decoder_id next = ms_decoder_for_udp_port(lo);
     if (next == MS_DEC_DATA)
