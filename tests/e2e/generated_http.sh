@@ -3,6 +3,7 @@
 # connections (2% out-of-order and 1% duplicated segments, IPv6, VLAN, pipelining, chunked,
 # 100-continue, HEAD/204/304) and a manifest of every request it wrote; `moonshark http --json`
 # must log each of them once with the right method, host, uri and status, and nothing else.
+# The same check runs on the committed samples/http-sample.pcap against its committed manifest.
 # Env: MOONSHARK (binary), BUILD_DIR (where tools/gen_capture is; default: beside MOONSHARK),
 # GEN_SIZE (default 20M), GEN_SEED (default 7). Needs python3 (SKIPs without it).
 set -u
@@ -34,10 +35,19 @@ if command -v tcpflow >/dev/null 2>&1; then
             generator_selfcheck | tail -n 1
     rm -rf "$tmp/tcpflow"
 fi
+# The committed sample and its manifest (a fixed fixture: it does not move when the generator does).
+sample_ok=0
+if [ -f "$top/samples/http-sample.pcap" ] && [ -f "$top/samples/http-sample.manifest.tsv" ]; then
+    "$MOONSHARK" http --json "$top/samples/http-sample.pcap" > "$tmp/sample.json" 2> "$tmp/sample.err" ||
+        echo "generated_http: FAIL: moonshark http on samples/http-sample.pcap: $(head -n 2 "$tmp/sample.err")"
+    python3 "$top/tests/e2e/generated_manifest.py" log "$top/samples/http-sample.manifest.tsv" \
+        "$tmp/sample.json" generated_http_sample > "$tmp/sample.out" || sample_ok=1
+    grep -v 'note:' "$tmp/sample.out"
+fi
 "$MOONSHARK" http --json "$tmp/gen.pcap" > "$tmp/http.json" 2> "$tmp/http.err"; rc=$?
 if [ $rc -ne 0 ]; then
     echo "generated_http: FAIL: moonshark http exited $rc: $(head -n 3 "$tmp/http.err")"
 fi
 python3 "$top/tests/e2e/generated_manifest.py" log "$tmp/gen.tsv" "$tmp/http.json" generated_http
 ok=$?
-[ $rc -eq 0 ] && [ $ok -eq 0 ]
+[ $rc -eq 0 ] && [ $ok -eq 0 ] && [ $sample_ok -eq 0 ]
