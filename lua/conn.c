@@ -261,6 +261,7 @@ static void resume(lua_State *L, ms_lua_conn *c, int dir)
     }
     lua_State *co = h->co;
     int nres = 0;
+    int top = lua_gettop(L);
     ms_lua_arm(c->rt);
     int rc = lua_resume(co, L, nargs, &nres);
     if (rc == LUA_YIELD) {
@@ -276,13 +277,15 @@ static void resume(lua_State *L, ms_lua_conn *c, int dir)
         drop_half(c, h);
         return;
     }
-    const char *msg = error_text(co, -1);
+    /* the error object moves to L: a dead coroutine must not run __tostring */
+    lua_xmove(co, L, 1);
+    const char *msg = error_text(L, -1);
     luaL_traceback(L, co, msg, 0);
     size_t rest = h->buf ? h->len - h->pos : 0;
     c->rt->stats.bytes_dropped += rest;
     h->pos = h->len;
     fail(c, dir == MS_LUA_CLIENT ? "client" : "server", lua_tostring(L, -1));
-    lua_pop(L, 1);
+    lua_settop(L, top);
 }
 
 /* Drives a half in reader style with the bytes presented in h. */

@@ -29,7 +29,8 @@ static void fx_open_opts(fixture *fx, ms_lua_opts *opts)
     assert_non_null(fx->out);
     opts->format = MS_FMT_JSON;
     opts->out = fx->out;
-    opts->quiet_errors = true;
+    if (opts->errlog == stderr)
+        opts->quiet_errors = true; /* tests that check the report pass their own errlog */
     ms_err err;
     err.msg[0] = 0;
     fx->rt = ms_lua_new(opts, &err);
@@ -462,6 +463,36 @@ static void test_gap_raises_gap_error_in_pending_read(void **state)
     fx_free(&fx);
 }
 
+static void test_uncaught_gap_stops_the_parser_and_is_reported(void **state)
+{
+    (void)state;
+    fixture fx;
+    ms_lua_opts opts;
+    ms_lua_opts_default(&opts);
+    char *err = NULL;
+    size_t errlen = 0;
+    FILE *errf = open_memstream(&err, &errlen);
+    opts.errlog = errf;
+    fx_open_opts(&fx, &opts);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'ug', tcp_ports = {9} }\n"
+                 "function p.client(r) while r:line(100) do end end\n"
+                 "function p.server(r) moonshark.emit('ug', { s = r:line(100) }) end\n");
+    ms_lua_conn *c = open_conn(&fx, "CUg", 9, NULL);
+    feed(c, C, "a\nb", 0);
+    ms_lua_conn_gap(c, C, 5);
+    feed(c, S, "server line\n", 0);
+    ms_lua_conn_close(c, "fin");
+    assert_int_equal(ms_lua_get_stats(fx.rt)->script_errors, 1);
+    const char *out = fx_finish(&fx);
+    /* the failure stops the parser on the whole connection: the server line is not emitted */
+    assert_string_equal(out, "");
+    fclose(errf);
+    assert_non_null(strstr(err, "ug parser failed in client on connection CUg: gap: 5 bytes lost"));
+    assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1); /* one line */
+    free(err);
+    fx_free(&fx);
+}
+
 static void test_gap_inside_skip_is_absorbed(void **state)
 {
     (void)state;
@@ -623,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_headers_table_has_pairs_length_and_lowercase_map),
         cmocka_unit_test(test_skip_never_enters_lua_for_skipped_bytes),
         cmocka_unit_test(test_gap_raises_gap_error_in_pending_read),
+        cmocka_unit_test(test_uncaught_gap_stops_the_parser_and_is_reported),
         cmocka_unit_test(test_gap_inside_skip_is_absorbed),
         cmocka_unit_test(test_line_limit_raises_limit_error),
         cmocka_unit_test(test_bytes_view_reads_and_bounds),
