@@ -70,6 +70,7 @@ static const struct { int linktype; uint8_t dec; } linktypes[] = {
 static const struct { uint16_t type; uint8_t dec; } ethertypes[] = {
     { 0x0800, MS_DEC_IPV4 },
     { 0x0806, MS_DEC_ARP },
+    { 0x8035, MS_DEC_ARP },    /* RARP */
     { 0x8100, MS_DEC_VLAN },
     { 0x86dd, MS_DEC_IPV6 },
     { 0x8847, MS_DEC_MPLS },   /* unicast */
