@@ -2,7 +2,8 @@
 # record_loopback.sh OUT.pcap — records real HTTP/1.1 traffic over the loopback interface:
 # a Python http.server (HTTP/1.1 keep-alive, dual-stack, plus a small POST handler) on
 # 127.0.0.1/::1 port $PORT (default 8080) and a scripted set of curl requests (keep-alive
-# reuse, HEAD, 404, conditional GET → 304, POST form, POST with Expect: 100-continue, IPv6),
+# reuse, HEAD, 404, conditional GET → 304, POST form, POST with Expect: 100-continue, a chunked
+# response, three pipelined requests from a small Python client, IPv6),
 # captured with tcpdump on "lo". Needs root (or capture rights), tcpdump, python3 and curl.
 # The recording is real traffic, so timestamps, ports and sequence numbers differ per run.
 set -eu
@@ -33,6 +34,18 @@ import http.server, socket, sys
 class Handler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"          # keep-alive: several requests per connection
     def log_message(self, *a): pass
+    def do_GET(self):
+        if not self.path.startswith("/chunked"):
+            return super().do_GET()
+        self.send_response(200)                 # a streamed body: Transfer-Encoding: chunked
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(5):
+            data = ("chunk %d of a streamed response\n" % i).encode() * (i + 1)
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
@@ -76,6 +89,20 @@ $c -d 'user=ada&password=hunter2' "$u/login"
 $c -H 'Content-Type: application/json' --data-binary '{"name":"grace","role":"admin"}' "$u/api/users"
 python3 -c 'import sys; sys.stdout.write("x" * 40000)' > "$tmp/upload.bin"
 $c -H 'Expect: 100-continue' --data-binary "@$tmp/upload.bin" "$u/api/upload"
+# a chunked response, and three pipelined requests on one connection (curl cannot pipeline)
+$c "$u/chunked?n=5"
+python3 - "$port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+reqs = [b"GET /index.html HTTP/1.1\r\nHost: pipeline.test\r\nUser-Agent: pipeline/1\r\n\r\n",
+        b"HEAD /static/site.css HTTP/1.1\r\nHost: pipeline.test\r\nUser-Agent: pipeline/1\r\n\r\n",
+        b"GET /api/users.json HTTP/1.1\r\nHost: pipeline.test\r\nUser-Agent: pipeline/1\r\n"
+        b"Connection: close\r\n\r\n"]
+s.sendall(b"".join(reqs))
+while s.recv(65536):
+    pass
+s.close()
+PY
 # query strings and the same server over IPv6
 $c "$u/api/users.json?page=2&sort=name" -o /dev/null "$u/empty.txt"
 $c -g "http://[::1]:$port/index.html" -o /dev/null "http://[::1]:$port/api/users.json"
