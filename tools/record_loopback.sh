@@ -67,18 +67,25 @@ EOF
 
 python3 "$tmp/server.py" "$tmp/www" "$port" &
 srv_pid=$!
-tcpdump -i lo --immediate-mode -U -s 0 -w "$out" "tcp port $port" 2> "$tmp/tcpdump.err" &
-dump_pid=$!
-# wait until both listen
+# the server first (its readiness probes stay out of the capture), then tcpdump
 i=0
-until grep -q 'listening on' "$tmp/tcpdump.err" 2>/dev/null && curl -s -o /dev/null "http://127.0.0.1:$port/empty.txt" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 100 ] || { echo "record_loopback: server or tcpdump did not start" >&2; cat "$tmp/tcpdump.err" >&2; exit 1; }
+until curl -s -o /dev/null "http://127.0.0.1:$port/empty.txt" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 100 ] || { echo "record_loopback: the HTTP server did not start on port $port" >&2; exit 1; }
     sleep 0.1
 done
+tcpdump -i lo --immediate-mode -U -s 0 -w "$out" "tcp port $port" 2> "$tmp/tcpdump.err" &
+dump_pid=$!
+i=0
+until grep -q 'listening on' "$tmp/tcpdump.err" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 100 ] || { echo "record_loopback: tcpdump did not start:" >&2; cat "$tmp/tcpdump.err" >&2; exit 1; }
+    sleep 0.1
+done
+sleep 0.2
 
 u=http://127.0.0.1:$port
 c="curl -s --fail-early -o /dev/null"
 # keep-alive: several requests over one connection
+$c "$u/empty.txt"
 $c "$u/" -o /dev/null "$u/index.html" -o /dev/null "$u/static/site.css" -o /dev/null "$u/static/app.js"
 # HEAD, a missing page, a conditional GET answered 304
 curl -s -I "$u/static/app.js" > /dev/null
