@@ -8,7 +8,8 @@
 #      BENCH_SEED   generator seed (default 1)
 #      BENCH_RUNS   timed runs per line, best reported (default 3)
 #      BENCH_DIR    where captures and results go (default build/bench, captures are cached)
-#      BENCH_ONLY   space-separated row names to run (default all; see `rows` below)
+#      BENCH_ONLY   space-separated line names to run (default all: see the measure calls)
+#      BENCH_TIMER  "time" forces repeated /usr/bin/time runs even when hyperfine is installed
 # Writes the markdown table to stdout and to $BENCH_DIR/results.md.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +37,7 @@ else
     say "moonshark binary not found at $bin: its lines will say 'failed'"
 fi
 have() { command -v "$1" >/dev/null 2>&1; }
-if have hyperfine && have python3; then timer=hyperfine; else timer=time; fi
+if have hyperfine && have python3 && [ "${BENCH_TIMER:-}" != time ]; then timer=hyperfine; else timer=time; fi
 [ -x /usr/bin/time ] || { say "/usr/bin/time is needed for peak RSS (apt-get install time)"; exit 2; }
 
 # ---- captures (generated once, cached) -------------------------------------------------
@@ -86,12 +87,13 @@ measure() {
         i=0
         while [ $i -lt "$runs" ]; do
             sh -c "$prep"
-            t=$( { /usr/bin/time -f '%e' sh -c "$cmd" > /dev/null 2> /dev/null; } 2>&1 | tail -n 1)
-            sum=$(echo "$sum + $t" | bc -l)
-            if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+            /usr/bin/time -f '%e' -o "$dir/t.txt" sh -c "$cmd" > /dev/null 2>&1
+            t=$(tail -n 1 "$dir/t.txt")
+            sum=$(awk -v a="$sum" -v b="$t" 'BEGIN { print a + b }')
+            if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
             i=$((i + 1))
         done
-        mean=$(echo "scale=4; $sum / $runs" | bc -l)
+        mean=$(awk -v a="$sum" -v n="$runs" 'BEGIN { printf "%.4f", a / n }')
     fi
     printf '%s\t%s\t%s\t%s\t%s\tok\n' "$name" "$file" "$best" "$mean" "$rss" >> "$rows"
 }
