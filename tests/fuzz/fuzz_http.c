@@ -4,7 +4,8 @@
  * data bytes. Control bits: 0 direction (client/server), 1 a gap of (length * 97) bytes instead of
  * data, 2 end that direction. The first control byte's bit 7 marks the client as guessed (no SYN).
  * Records go to /dev/null; the runtime, its reader and the parser must never crash, leak or hang
- * (the instruction budget bounds every call). */
+ * (the instruction budget bounds every call). A Lua error in http.lua itself (not the memory
+ * ceiling or the instruction budget) is a parser bug: the target aborts so libFuzzer keeps it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     ms_lua_opts_default(&opts);
     opts.format = MS_FMT_JSON;
     opts.out = sink;
-    opts.quiet_errors = true;
+    opts.quiet_errors = getenv("FUZZ_HTTP_VERBOSE") == NULL;  /* set it to see the Lua error */
     opts.mem_limit = 64u << 20;
     opts.instr_budget = 2000000;
     ms_err err;
@@ -59,6 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     info.protocol = "http";
     info.client_guessed = size > 0 && (data[0] & 0x80);
     info.ts_ns = 1700000000000000000ULL;
+    const ms_lua_stats *st = ms_lua_get_stats(rt);
+    uint64_t errors0 = st->script_errors, mem0 = st->mem_limit_hits, budget0 = st->budget_hits;
     ms_lua_conn *c = ms_lua_conn_open(rt, &info);
     if (!c)
         return 0;
@@ -87,5 +90,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     ms_lua_conn_close(c, "flush");
+    if (st->script_errors > errors0 && st->mem_limit_hits == mem0 && st->budget_hits == budget0) {
+        fprintf(stderr, "fuzz_http: http.lua raised a Lua error on this input\n");
+        abort();
+    }
     return 0;
 }
