@@ -37,7 +37,7 @@ typedef struct streams_run streams_run;
 
 /* One direction of a connection. */
 typedef struct sdir {
-    char name[144];           /* file name (empty until the first byte is written) */
+    char name[176];           /* file name (empty until the first byte is written) */
     int slot;                 /* index in run->files, -1 when not open */
     bool created;             /* the file exists (later opens do not truncate) */
     bool start_unknown;       /* the first bytes came with skip = -1 */
@@ -52,7 +52,7 @@ typedef struct sdir {
 typedef struct sconn {
     streams_run *run;
     ms_tcp_conn *conn;
-    char base[2][128];        /* tcpflow base names, by MS_TCP_CLIENT / MS_TCP_SERVER */
+    char base[2][160];        /* tcpflow base names, by MS_TCP_CLIENT / MS_TCP_SERVER */
     sdir d[2];
 } sconn;
 
@@ -253,7 +253,7 @@ static void on_data(void *stream, ms_tcp_view *v)
     if (!d->name[0]) {
         const char *base = s->base[v->dir];
         unsigned k = name_claim(s->run, base);
-        size_t n = strlen(base); /* < 128 */
+        size_t n = strlen(base); /* < 160 */
         memcpy(d->name, base, n + 1);
         if (k)
             snprintf(d->name + n, sizeof d->name - n, "c%u", k);

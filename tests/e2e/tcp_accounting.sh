@@ -12,6 +12,11 @@ if [ ! -d "$PCAPS" ]; then
     echo "tcp_accounting: SKIP: $PCAPS not found (the shared captures live beside the checkout)"
     exit 0
 fi
+if [ ! -x "$MOONSHARK" ]; then
+    echo "tcp_accounting: FAIL: no moonshark binary at $MOONSHARK"
+    echo "tcp_accounting: 0 passed, 1 failed"
+    exit 1
+fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 find "$PCAPS" -type f ! -name '*.tsv' ! -name '*.txt' ! -name '*.log' ! -name '*.md' ! -name '*.sh' | sort > "$tmp/list"
 split -l 200 "$tmp/list" "$tmp/batch."
