@@ -103,11 +103,14 @@ static const struct { uint16_t port; uint8_t dec; } udp_ports[] = {
     { 6635, MS_DEC_MPLS },     /* MPLS in UDP (RFC 7510) */
 };
 
-/* Lookup arrays built once from the tables above, so a lookup is one index. */
-static uint8_t ethertype_map[65536];
-static uint8_t ipproto_map[256];
+/* Lookup arrays built once from the tables above, so a lookup is one index (layers.h reads
+ * them inline on the hot path). */
+uint8_t ms_ethertype_map[65536];
+uint8_t ms_ipproto_map[256];
 static uint8_t udp_port_map[65536];
 static int maps_ready;
+#define ethertype_map ms_ethertype_map
+#define ipproto_map ms_ipproto_map
 
 static void build_maps(void)
 {

@@ -92,10 +92,12 @@ static void test_lazy_decodes_nothing_until_asked(void **state)
     assert_null(pkt.payload);
     const ms_layer *tcp = ms_packet_layer(&pkt, MS_LAYER_TCP);
     assert_non_null(tcp);
-    assert_int_equal(pkt.nlayers, 4);
+    assert_int_equal(pkt.nlayers, 5); /* TCP pushes its payload layer with it */
+    assert_int_equal(pkt.layers[4].type, MS_LAYER_PAYLOAD);
     assert_int_equal(pkt.payload_len, 7);
     assert_null(ms_packet_layer(&pkt, MS_LAYER_IPV6)); /* decodes to the end, finds none */
     assert_int_equal(pkt.nlayers, 5);
+    assert_int_equal(pkt.next_decoder, MS_DEC_NONE);
 }
 
 static void test_lazy_and_eager_give_the_same_layers(void **state)

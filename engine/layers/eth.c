@@ -19,7 +19,7 @@ ms_decoder_id ms_decode_eth(ms_packet *pkt, const uint8_t *data, uint32_t len)
     if (type >= 0x0600) {
         l->flags |= MS_LF_ETHERTYPE;
         ms_packet_set_next(pkt, data + 14, len - 14);
-        return ms_decoder_for_ethertype(type);
+        return ms_next_by_ethertype(type);
     }
     uint32_t body = MS_MIN((uint32_t)type, len - 14);
     ms_packet_set_next(pkt, data + 14, body);
@@ -56,7 +56,7 @@ ms_decoder_id ms_decode_llc(ms_packet *pkt, const uint8_t *data, uint32_t len)
             return MS_DEC_NONE;
         ms_packet_set_next(pkt, data + 8, len - 8);
         if (oui == 0 || oui == 0x0000f8)
-            return ms_decoder_for_ethertype(type);
+            return ms_next_by_ethertype(type);
         return MS_DEC_DATA;
     }
     if (!ms_packet_push(pkt, MS_LAYER_LLC, data, hdr, len))

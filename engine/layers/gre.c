@@ -41,6 +41,6 @@ ms_decoder_id ms_decode_gre(ms_packet *pkt, const uint8_t *data, uint32_t len)
     case 0x22eb: /* ERSPAN type III */
         return MS_DEC_DATA;
     default:
-        return ms_decoder_for_ethertype(proto);
+        return ms_next_by_ethertype(proto);
     }
 }

@@ -33,7 +33,7 @@ ms_decoder_id ms_layers_fragment(ms_packet *pkt, ms_layer *l, const ms_frag *f, 
     if (!d || !eligible || pkt->in_icmp_error) {
         /* Not reassembled: a first fragment still starts with the transport header. */
         ms_packet_set_next(pkt, f->data, f->len);
-        return f->offset == 0 ? ms_decoder_for_ipproto(f->proto) : MS_DEC_DATA;
+        return f->offset == 0 ? ms_next_by_ipproto(f->proto) : MS_DEC_DATA;
     }
     {
         const uint8_t *out;
@@ -43,7 +43,7 @@ ms_decoder_id ms_layers_fragment(ms_packet *pkt, ms_layer *l, const ms_frag *f, 
             pkt->nreasm++;
             pkt->next_proto = f->proto;
             ms_packet_set_next(pkt, out, out_len);
-            return ms_decoder_for_ipproto(f->proto);
+            return ms_next_by_ipproto(f->proto);
         }
     }
     ms_packet_set_next(pkt, f->data, f->len);
@@ -62,8 +62,11 @@ static bool header_checksum_ok(const uint8_t *p, uint32_t n)
         memcpy(&w, p + i, 4);
         sum += w;
     }
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
+    /* fold without a loop: at most 15 words, so sum < 2^36 */
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    sum = (sum & 0xffffu) + (sum >> 16);
+    sum = (sum & 0xffffu) + (sum >> 16);
     return sum == 0xffff;
 }
 
@@ -140,5 +143,5 @@ ms_decoder_id ms_decode_ipv4(ms_packet *pkt, const uint8_t *data, uint32_t len)
         return ms_layers_fragment(pkt, l, &f, eligible);
     }
     ms_packet_set_next(pkt, data + ihl, avail - ihl);
-    return ms_decoder_for_ipproto(proto);
+    return ms_next_by_ipproto(proto);
 }

@@ -35,7 +35,7 @@ ms_decoder_id ms_decode_ipv6(ms_packet *pkt, const uint8_t *data, uint32_t len)
     ms_layers_set_net(pkt, 6, nh, hlim, src, dst);
     pkt->next_proto = nh;
     ms_packet_set_next(pkt, data + 40, body);
-    return ms_decoder_for_ipproto(nh);
+    return ms_next_by_ipproto(nh);
 }
 
 /* Records the protocol after an extension header as the transport of the innermost IP. */
@@ -45,7 +45,7 @@ static ms_decoder_id ext_next(ms_packet *pkt, uint8_t nh, const uint8_t *data, u
         pkt->net.proto = nh;
     pkt->next_proto = nh;
     ms_packet_set_next(pkt, data, len);
-    return ms_decoder_for_ipproto(nh);
+    return ms_next_by_ipproto(nh);
 }
 
 /* The IPv6 header an extension header belongs to (the innermost one). */

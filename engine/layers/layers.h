@@ -40,6 +40,23 @@ ms_decoder_id ms_decode_icmpv6(ms_packet *pkt, const uint8_t *data, uint32_t len
 ms_decoder_id ms_decode_payload(ms_packet *pkt, const uint8_t *data, uint32_t len);
 ms_decoder_id ms_decode_data(ms_packet *pkt, const uint8_t *data, uint32_t len);
 
+/* Table lookups for the hot path (decode.c builds the arrays when the first context is made;
+ * decoders only run inside a context). Unknown values go to MS_DEC_DATA. */
+extern uint8_t ms_ethertype_map[65536];
+extern uint8_t ms_ipproto_map[256];
+
+static inline ms_decoder_id ms_next_by_ethertype(uint16_t type)
+{
+    uint8_t d = ms_ethertype_map[type];
+    return d ? (ms_decoder_id)d : MS_DEC_DATA;
+}
+
+static inline ms_decoder_id ms_next_by_ipproto(uint8_t proto)
+{
+    uint8_t d = ms_ipproto_map[proto];
+    return d ? (ms_decoder_id)d : MS_DEC_DATA;
+}
+
 /* Context internals the IP decoders need (decode.c). */
 const ms_decode_opts *ms_decode_ctx_opts(const ms_decode_ctx *ctx);
 ms_defrag *ms_decode_ctx_defrag(ms_decode_ctx *ctx);

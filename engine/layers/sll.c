@@ -7,13 +7,13 @@
 static ms_decoder_id sll_next(ms_layer *l, uint16_t hatype, uint16_t proto)
 {
     if (hatype == ARPHRD_IPGRE) /* the protocol field is the GRE payload type */
-        return ms_decoder_for_ethertype(proto);
+        return ms_next_by_ethertype(proto);
     if (proto == 0x0004) /* LINUX_SLL_P_802_2 */
         return MS_DEC_LLC;
     if (proto < 0x0600)  /* other Linux pseudo protocols (802.3 raw, CAN, ...) */
         return MS_DEC_DATA;
     l->flags |= MS_LF_ETHERTYPE;
-    return ms_decoder_for_ethertype(proto);
+    return ms_next_by_ethertype(proto);
 }
 
 ms_decoder_id ms_decode_sll(ms_packet *pkt, const uint8_t *data, uint32_t len)

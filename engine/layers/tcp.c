@@ -87,6 +87,8 @@ ms_decoder_id ms_decode_tcp(ms_packet *pkt, const uint8_t *data, uint32_t len)
         parse_options(t, data + 20, hdr - 20);
     pkt->payload = data + hdr;
     pkt->payload_len = len - hdr;
-    ms_packet_set_next(pkt, data + hdr, len - hdr);
-    return MS_DEC_PAYLOAD;
+    /* the payload layer is pushed here rather than by a decoder step of its own (hot path) */
+    if (len > hdr)
+        ms_packet_push(pkt, MS_LAYER_PAYLOAD, data + hdr, 0, len - hdr);
+    return MS_DEC_NONE;
 }

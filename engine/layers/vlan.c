@@ -15,7 +15,7 @@ static ms_decoder_id decode_tag(ms_packet *pkt, ms_layer_type t, const uint8_t *
     if (type >= 0x0600) {
         l->flags |= MS_LF_ETHERTYPE;
         ms_packet_set_next(pkt, data + 4, len - 4);
-        return ms_decoder_for_ethertype(type);
+        return ms_next_by_ethertype(type);
     }
     ms_packet_set_next(pkt, data + 4, MS_MIN((uint32_t)type, len - 4));
     return type <= 1500 ? MS_DEC_LLC : MS_DEC_DATA;
