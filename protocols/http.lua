@@ -379,8 +379,10 @@ local function no_body(tx, code)
 end
 
 -- Reads one response whose status line is parsed. Returns "eof", "stop" or nil (go on).
-local function read_response(r, conn, st, version, code, reason, ts)
-  local tx = tx_at(st, st.nresp + 1)
+-- An orphan (found by resynchronising, with no request waiting: its request was lost) is logged
+-- on its own, without a trans_depth, and does not take the place of a later request's answer.
+local function read_response(r, conn, st, version, code, reason, ts, orphan)
+  local tx = orphan and { tags = { "no_request", no_request = true } } or tx_at(st, st.nresp + 1)
   st.cur_resp = tx
   local h = r:headers(HEADER_MAX)
   if code >= 100 and code < 200 and code ~= 101 then
@@ -388,7 +390,7 @@ local function read_response(r, conn, st, version, code, reason, ts)
     if not h then return "eof" end
     return nil
   end
-  st.nresp = st.nresp + 1
+  if not orphan then st.nresp = st.nresp + 1 end
   tx.resp_ts = tx.resp_ts or ts
   tx.version, tx.status_code, tx.status_msg = version, code, reason
   if not h then tx.resp_done = true; emit_ready(conn, st); return "eof" end
@@ -399,7 +401,7 @@ local function read_response(r, conn, st, version, code, reason, ts)
     st.tunnel = true
     tx.response_body_len = 0
     tx.resp_done = true
-    emit_ready(conn, st)
+    if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
     -- what the server sends next is tunnel bytes, unless it is HTTP again (plain HTTP through a
     -- CONNECT tunnel)
     local head = r:peek(8)
@@ -422,7 +424,7 @@ local function read_response(r, conn, st, version, code, reason, ts)
   tx.response_body_len = n
   if problem then tag(tx, problem) end
   tx.resp_done = true
-  emit_ready(conn, st)
+  if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
   if ended then return problem and "resync" or "eof" end
   return nil
 end
@@ -463,13 +465,17 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
     if line and line ~= "" then
       local version, code, reason = parse_status_line(line)
       if version then
+        local orphan = resyncing and st.nresp >= st.nreq
         resyncing = false
-        local ok2, res = pcall(read_response, r, conn, st, version, code, reason, ts)
+        local ok2, res = pcall(read_response, r, conn, st, version, code, reason, ts, orphan)
         if not ok2 then
           if type(res) ~= "table" then error(res, 0) end
           local tx = st.cur_resp
           tag(tx, res.kind == "gap" and "gap" or "header_limit")
-          if tx and tx.status_code then tx.resp_done = true end
+          if tx and tx.status_code then
+            tx.resp_done = true
+            if not tx.depth then emit(conn, st, tx) end  -- an orphan is not queued
+          end
           emit_ready(conn, st)
           if res.kind == "limit" then r:skip(HEADER_MAX) end
           resyncing = true

@@ -697,6 +697,85 @@ static void test_http_through_socks4_is_parsed(void **state)
     check_records(steps, false, want, N(want));
 }
 
+static void test_server_garbage_before_status_line_is_skipped(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /g HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "\x7f\x7fgarbage line\r\nHTTP/1.1 nope\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/g\"", "\"status_code\":200", "\"response_body_len\":4", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+static void test_capture_starting_mid_body_resyncs_at_next_request(void **state)
+{
+    (void)state;
+    /* no SYN: the first bytes are the tail of an earlier request body and of its response */
+    static const step steps[] = {
+        DATA(C, "=tail-of-a-form-post&x=1GET /next HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "</html>\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz"),
+        DATA(C, "GET /after HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+        STEPS_END,
+    };
+    /* the first request line is glued to body bytes ("...x=1GET /next"): it is garbage, so the
+     * first answer, found by resynchronising, has no request and is logged alone (no_request);
+     * it must not take /after's place: /after pairs with the 404 */
+    run_result res;
+    run_steps(steps, SEG_WHOLE, true, &res);
+    assert_int_equal(res.script_errors, 0);
+    int found = 0;
+    for (int i = 0; i < res.nlines; i++)
+        if (strstr(res.lines[i], "\"uri\":\"/after\"") && strstr(res.lines[i], "\"status_code\":404"))
+            found++;
+        else if (strstr(res.lines[i], "\"tags\":[\"no_request\"]") && strstr(res.lines[i], "\"status_code\":200"))
+            found += 10;
+    free(res.out);
+    assert_int_equal(found, 11);
+}
+
+static void test_ssdp_request_over_udp_is_logged(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    size_t out_len = 0;
+    FILE *fp = open_memstream(&out, &out_len);
+    assert_non_null(fp);
+    ms_lua_opts opts;
+    ms_lua_opts_default(&opts);
+    opts.format = MS_FMT_JSON;
+    opts.out = fp;
+    ms_err err;
+    memset(&err, 0, sizeof err);
+    ms_lua *rt = ms_lua_new(&opts, &err);
+    assert_non_null(rt);
+    assert_int_equal(ms_lua_load_builtin(rt, "http", &err), 0);
+    ms_lua_conn_info info;
+    conn_info(&info, false);
+    info.udp = true;
+    info.server.addr[0] = 239; info.server.addr[1] = 255; info.server.addr[2] = 255; info.server.addr[3] = 250;
+    info.server.port = 1900;
+    ms_lua_conn *c = ms_lua_conn_open(rt, &info);
+    assert_non_null(c);
+    static const char msearch[] = "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
+                                  "MX: 1\r\nST: ssdp:all\r\nUSER-AGENT: Test/1.0 UPnP/1.1\r\n\r\n";
+    ms_lua_datagram(c, MS_LUA_CLIENT, (const uint8_t *)msearch, sizeof msearch - 1, 1001000000000ULL);
+    ms_lua_conn_close(c, "idle");
+    ms_lua_free(rt);
+    fclose(fp);
+    assert_non_null(strstr(out, "\"method\":\"M-SEARCH\""));
+    assert_non_null(strstr(out, "\"uri\":\"*\""));
+    assert_non_null(strstr(out, "\"host\":\"239.255.255.250:1900\""));
+    assert_non_null(strstr(out, "\"user_agent\":\"Test/1.0 UPnP/1.1\""));
+    assert_non_null(strstr(out, "\"tags\":[\"udp\"]"));
+    assert_non_null(strstr(out, "\"id.resp_p\":1900"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +809,9 @@ int main(void)
         cmocka_unit_test(test_chunk_size_past_2_to_60_runs_to_the_end),
         cmocka_unit_test(test_http_through_socks5_with_password_is_parsed),
         cmocka_unit_test(test_http_through_socks4_is_parsed),
+        cmocka_unit_test(test_server_garbage_before_status_line_is_skipped),
+        cmocka_unit_test(test_capture_starting_mid_body_resyncs_at_next_request),
+        cmocka_unit_test(test_ssdp_request_over_udp_is_logged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
