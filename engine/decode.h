@@ -22,13 +22,16 @@ typedef enum ms_decoder_id {
 } ms_decoder_id;
 
 /* A decoder: decodes the layer at data[0..len), pushes it with ms_packet_push, sets the next
- * bytes with ms_packet_set_next and returns the next decoder (MS_DEC_NONE to stop). */
+ * bytes with ms_packet_set_next and returns the next decoder (MS_DEC_NONE to stop). data is
+ * borrowed: the frame, or a reassembly buffer of the context valid until the next packet.
+ * (TCP also pushes its payload layer itself, saving a step on the hot path.) */
 typedef ms_decoder_id (*ms_decode_fn)(ms_packet *pkt, const uint8_t *data, uint32_t len);
 
 typedef struct ms_decode_opts {
-    bool eager;                 /* decode all layers in ms_packet_start */
+    bool eager;                 /* decode all layers in ms_packet_start (default true) */
     bool defrag;                /* reassemble IPv4/IPv6 fragments (default true) */
-    bool verify_checksums;      /* set MS_LF_BAD_CHECKSUM on IPv4 headers */
+    bool verify_checksums;      /* set MS_LF_BAD_CHECKSUM on IPv4 headers (default true; fragments
+                                 * are always checked: a bad one is not reassembled) */
     uint32_t frag_max_per_datagram; /* fragments held per datagram (default 1024, at most 8192) */
     uint32_t frag_max_datagrams;    /* datagrams held at once (default 1024) */
     uint64_t frag_max_bytes;        /* bytes held in all (default 16 MiB) */
@@ -42,10 +45,11 @@ typedef struct ms_decode_stats {
     uint64_t layers[MS_LAYER_COUNT];      /* layers decoded, by type */
     uint64_t errors[4];                   /* by ms_decode_error */
     uint64_t unknown_linktype;            /* frames of a link type with no decoder */
-    uint64_t frag_fragments;              /* fragments seen */
+    uint64_t frag_fragments;              /* fragments handed to the defragmenter */
     uint64_t frag_reassembled;            /* datagrams completed */
     uint64_t frag_dropped;                /* fragments dropped at a limit or as invalid */
-    uint64_t frag_expired;                /* partial datagrams that timed out */
+    uint64_t frag_expired;                /* partial datagrams that timed out or were left
+                                           * at the end of an input */
 } ms_decode_stats;
 
 void ms_decode_opts_default(ms_decode_opts *opts);
@@ -64,7 +68,9 @@ void ms_decode_ctx_end_input(ms_decode_ctx *ctx);
 void ms_packet_start(ms_packet *pkt, ms_decode_ctx *ctx, const ms_frame *frame);
 
 /* Lazy access: decodes until a layer of type t is found (resuming where decoding stopped) and
- * returns the innermost such layer decoded so far, or NULL if the packet has none. */
+ * returns the innermost such layer decoded so far, or NULL if the packet has none. Fragments
+ * reach the defragmenter only when decoding gets to their IP header, so a lazy user that never
+ * asks that deep never reassembles. */
 const ms_layer *ms_packet_layer(ms_packet *pkt, ms_layer_type t);
 
 /* Decodes every remaining layer. Lazy and eager give the same layers. */
@@ -102,6 +108,7 @@ static inline void ms_packet_set_next(ms_packet *pkt, const uint8_t *data, uint3
     pkt->next_data = data;
     pkt->next_len = len;
 }
+
 /* Pushes a layer of type t over all of data[0..len) flagged truncated and records
  * MS_DERR_TRUNCATED, except inside an ICMP error quote (quoted headers are cut by design). */
 ms_decoder_id ms_packet_truncated(ms_packet *pkt, ms_layer_type t, const uint8_t *data, uint32_t len);
@@ -114,8 +121,9 @@ ms_decoder_id ms_decoder_for_ipproto(uint8_t proto);
 ms_decoder_id ms_decoder_for_udp_port(uint16_t port);
 
 /* Writes the frame's stack with tshark's protocol names joined by ':' (e.g.
- * "eth:ethertype:vlan:ethertype:ip:tcp"); a decode error appends ":_malformed".
- * Returns the length written (truncated to size-1). */
+ * "eth:ethertype:vlan:ethertype:ip:tcp"); undecoded bytes are "data", application payload above
+ * TCP/UDP is not named, a decode error appends ":_malformed".
+ * Returns the length written (at most size-1; the string is always NUL-terminated). */
 size_t ms_packet_stack(const ms_packet *pkt, char *buf, size_t size);
 
 /* tshark's name for a layer type ("eth", "ip", "ipv6.fraghdr", ...). */
