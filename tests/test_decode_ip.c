@@ -220,6 +220,39 @@ static void test_icmpv6_error_quotes_ipv6(void **state)
     assert_int_equal(pb_decode_every_prefix(&b, 1), 0);
 }
 
+static void test_ipv4_header_saying_version_6_continues_as_ipv6(void **state)
+{
+    (void)state;
+    pb_eth(&b, 0x0800);
+    pb_ipv6(&b, "::1", "::2", 17);
+    pb_udp(&b, 1, 2);
+    pb_finish(&b);
+    assert_string_equal(pb_stack(ctx, &b, 1, &pkt), "eth:ethertype:ip:ipv6:udp");
+    assert_true(pkt.layers[1].flags & MS_LF_MALFORMED);
+    assert_int_equal(pkt.net.family, 6);
+}
+
+static void test_icmpv6_redirect_quotes_the_redirected_header(void **state)
+{
+    (void)state;
+    pb_eth(&b, 0x86dd);
+    pb_ipv6(&b, "fe80::1", "fe80::2", 58);
+    pb_icmp(&b, 137, 0);
+    pb_zeros(&b, 32);         /* target and destination addresses */
+    pb_u8(&b, 1);             /* source link-layer address option */
+    pb_u8(&b, 1);
+    pb_zeros(&b, 6);
+    pb_u8(&b, 4);             /* redirected header: 8 + 40 + 8 bytes */
+    pb_u8(&b, 7);
+    pb_zeros(&b, 6);
+    pb_ipv6(&b, "2001:db8::1", "2001:db8::2", 17);
+    pb_udp(&b, 1, 2);
+    pb_finish(&b);
+    assert_string_equal(pb_stack(ctx, &b, 1, &pkt), "eth:ethertype:ipv6:icmpv6:ipv6:udp");
+    assert_int_equal(pkt.net.proto, 58);
+    assert_int_equal(pb_decode_every_prefix(&b, 1), 0);
+}
+
 static void test_ip_in_ip_innermost_wins(void **state)
 {
     (void)state;
@@ -253,6 +286,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_icmp_error_quote_is_decoded_but_keeps_outer_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_icmp_echo_is_not_a_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_icmpv6_error_quotes_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv4_header_saying_version_6_continues_as_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_icmpv6_redirect_quotes_the_redirected_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ip_in_ip_innermost_wins, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

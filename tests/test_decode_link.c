@@ -236,6 +236,48 @@ static void test_arp_request(void **state)
     assert_int_equal(pb_decode_every_prefix(&b, 1), 0);
 }
 
+static void test_dlt_ppp_with_and_without_address_control(void **state)
+{
+    (void)state;
+    pb_u8(&b, 0xff);
+    pb_u8(&b, 0x03);
+    pb_be16(&b, 0x0057);
+    pb_ipv6(&b, "::1", "::2", 17);
+    pb_udp(&b, 1, 2);
+    pb_finish(&b);
+    assert_string_equal(pb_stack(ctx, &b, 9, &pkt), "ppp:ipv6:udp");
+    assert_int_equal(pkt.layers[0].hdr_len, 4);
+    assert_int_equal(pb_decode_every_prefix(&b, 9), 0);
+    pb_init(&b);
+    pb_u8(&b, 0x21); /* compressed protocol field: IPv4 */
+    pb_ipv4(&b, "10.0.0.1", "10.0.0.2", 17);
+    pb_udp(&b, 1, 2);
+    pb_finish(&b);
+    assert_string_equal(pb_stack(ctx, &b, 9, &pkt), "ppp:ip:udp");
+    assert_int_equal(pkt.layers[0].hdr_len, 1);
+}
+
+static void test_sll_ipgre_protocol_is_a_gre_payload_type(void **state)
+{
+    (void)state;
+    pb_sll(&b, 0x86dd);
+    b.buf[2] = 778 >> 8; /* hatype ARPHRD_IPGRE */
+    b.buf[3] = 778 & 0xff;
+    pb_ipv6(&b, "::1", "::2", 17);
+    pb_udp(&b, 1, 2);
+    pb_finish(&b);
+    assert_string_equal(pb_stack(ctx, &b, 113, &pkt), "sll:ipv6:udp");
+}
+
+static void test_ethernet_loopback_test_frame_is_named_loop(void **state)
+{
+    (void)state;
+    pb_eth(&b, 0x9000);
+    pb_zeros(&b, 40);
+    assert_string_equal(pb_stack(ctx, &b, 1, &pkt), "eth:ethertype:loop:data");
+    assert_int_equal(pb_decode_every_prefix(&b, 1), 0);
+}
+
 static void test_truncated_ethernet_header_is_malformed(void **state)
 {
     (void)state;
@@ -263,6 +305,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_raw_link_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_linktype_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arp_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dlt_ppp_with_and_without_address_control, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sll_ipgre_protocol_is_a_gre_payload_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ethernet_loopback_test_frame_is_named_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_ethernet_header_is_malformed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

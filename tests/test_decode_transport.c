@@ -192,6 +192,36 @@ static void test_gre_erspan_stops_as_data(void **state)
     assert_string_equal(pb_stack(ctx, &b, 1, &pkt), "eth:ethertype:ip:gre:data");
 }
 
+static void test_wccp_redirect_header_is_skipped(void **state)
+{
+    (void)state;
+    pb_eth(&b, 0x0800);
+    pb_ipv4(&b, "192.0.2.1", "192.0.2.2", 47);
+    pb_gre(&b, 0, 0x883e);
+    pb_be32(&b, 0x00000000); /* WCCP v2 redirect header */
+    pb_ipv4(&b, "10.0.0.1", "10.0.0.2", 6);
+    pb_tcp(&b, 1, 80, 1, 0, MS_TCP_SYN);
+    pb_finish(&b);
+    assert_string_equal(pb_stack(ctx, &b, 1, &pkt), "eth:ethertype:ip:gre:ip:tcp");
+    assert_int_equal(pkt.net.dport, 80);
+}
+
+static void test_gre_and_mpls_over_udp_ports(void **state)
+{
+    (void)state;
+    pb_eth(&b, 0x0800);
+    pb_ipv4(&b, "192.0.2.1", "192.0.2.2", 17);
+    pb_udp(&b, 40000, 6635);
+    pb_mpls(&b, 100, 1);
+    pb_ipv4(&b, "10.0.0.1", "10.0.0.2", 1);
+    pb_icmp(&b, 8, 0);
+    pb_finish(&b);
+    assert_string_equal(pb_stack(ctx, &b, 1, &pkt), "eth:ethertype:ip:udp:mpls:ip:icmp");
+    assert_int_equal(pkt.net.proto, 1);
+    assert_int_equal(pkt.net.sport, 0); /* ports belong to the innermost transport only */
+    assert_null(pkt.payload);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +235,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pptp_gre_carries_ppp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gre_transparent_ethernet_bridging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gre_erspan_stops_as_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wccp_redirect_header_is_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gre_and_mpls_over_udp_ports, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
