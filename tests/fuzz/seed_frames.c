@@ -1,6 +1,7 @@
 /* seed_frames.c — writes fuzz seeds for fuzz_decode from capture files: one file per frame,
  * holding the link-type selector byte, a probe byte and the frame bytes.
  * usage: seed_frames OUTDIR MAX_PER_FILE CAPTURE... */
+#define _DEFAULT_SOURCE 1 /* u_char and friends in pcap.h */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
