@@ -67,63 +67,44 @@ static const struct { int linktype; uint8_t dec; } linktypes[] = {
     { 276, MS_DEC_SLL2 },      /* LINUX_SLL2 */
 };
 
-static const struct { uint16_t type; uint8_t dec; } ethertypes[] = {
-    { 0x0800, MS_DEC_IPV4 },
-    { 0x0806, MS_DEC_ARP },
-    { 0x8035, MS_DEC_ARP },    /* RARP */
-    { 0x8100, MS_DEC_VLAN },
-    { 0x86dd, MS_DEC_IPV6 },
-    { 0x8847, MS_DEC_MPLS },   /* unicast */
-    { 0x8848, MS_DEC_MPLS },   /* multicast */
-    { 0x8864, MS_DEC_PPPOE },  /* session stage */
-    { 0x88a8, MS_DEC_QINQ },
-    { 0x9000, MS_DEC_ECTP },
-    { 0x9100, MS_DEC_VLAN },   /* pre-standard QinQ, decoded as a VLAN tag like tshark does */
+/* The next three tables are indexed directly by the wire value (designated initializers: the
+ * table is the lookup, built by the compiler, read-only and shared by every context).
+ * Zero means "nothing registered" and reads as MS_DEC_DATA. */
+const uint8_t ms_ethertype_map[65536] = {
+    [0x0800] = MS_DEC_IPV4,
+    [0x0806] = MS_DEC_ARP,
+    [0x8035] = MS_DEC_ARP,     /* RARP */
+    [0x8100] = MS_DEC_VLAN,
+    [0x86dd] = MS_DEC_IPV6,
+    [0x8847] = MS_DEC_MPLS,    /* unicast */
+    [0x8848] = MS_DEC_MPLS,    /* multicast */
+    [0x8864] = MS_DEC_PPPOE,   /* session stage */
+    [0x88a8] = MS_DEC_QINQ,
+    [0x9000] = MS_DEC_ECTP,
+    [0x9100] = MS_DEC_VLAN,    /* pre-standard QinQ, decoded as a VLAN tag like tshark does */
 };
 
-static const struct { uint8_t proto; uint8_t dec; } ipprotos[] = {
-    { 0, MS_DEC_IPV6_EXT },    /* hop-by-hop options */
-    { 1, MS_DEC_ICMP },
-    { 4, MS_DEC_IPV4 },        /* IP in IP */
-    { 6, MS_DEC_TCP },
-    { 17, MS_DEC_UDP },
-    { 41, MS_DEC_IPV6 },       /* IPv6 in IP */
-    { 43, MS_DEC_IPV6_EXT },   /* routing */
-    { 44, MS_DEC_IPV6_EXT },   /* fragment */
-    { 47, MS_DEC_GRE },
-    { 51, MS_DEC_AH },
-    { 58, MS_DEC_ICMPV6 },
-    { 60, MS_DEC_IPV6_EXT },   /* destination options */
-    { 143, MS_DEC_ETH },       /* Ethernet (segment routing, RFC 8986) */
+const uint8_t ms_ipproto_map[256] = {
+    [0] = MS_DEC_IPV6_EXT,     /* hop-by-hop options */
+    [1] = MS_DEC_ICMP,
+    [4] = MS_DEC_IPV4,         /* IP in IP */
+    [6] = MS_DEC_TCP,
+    [17] = MS_DEC_UDP,
+    [41] = MS_DEC_IPV6,        /* IPv6 in IP */
+    [43] = MS_DEC_IPV6_EXT,    /* routing */
+    [44] = MS_DEC_IPV6_EXT,    /* fragment */
+    [47] = MS_DEC_GRE,
+    [51] = MS_DEC_AH,
+    [58] = MS_DEC_ICMPV6,
+    [60] = MS_DEC_IPV6_EXT,    /* destination options */
+    [143] = MS_DEC_ETH,        /* Ethernet (segment routing, RFC 8986) */
 };
 
-static const struct { uint16_t port; uint8_t dec; } udp_ports[] = {
-    { 4754, MS_DEC_GRE },      /* GRE in UDP (RFC 8086) */
-    { 4789, MS_DEC_VXLAN },
-    { 6635, MS_DEC_MPLS },     /* MPLS in UDP (RFC 7510) */
+static const uint8_t udp_port_map[65536] = {
+    [4754] = MS_DEC_GRE,       /* GRE in UDP (RFC 8086) */
+    [4789] = MS_DEC_VXLAN,
+    [6635] = MS_DEC_MPLS,      /* MPLS in UDP (RFC 7510) */
 };
-
-/* Lookup arrays built once from the tables above, so a lookup is one index (layers.h reads
- * them inline on the hot path). */
-uint8_t ms_ethertype_map[65536];
-uint8_t ms_ipproto_map[256];
-static uint8_t udp_port_map[65536];
-static int maps_ready;
-#define ethertype_map ms_ethertype_map
-#define ipproto_map ms_ipproto_map
-
-static void build_maps(void)
-{
-    if (maps_ready)
-        return;
-    for (size_t i = 0; i < MS_ARRAY_LEN(ethertypes); i++)
-        ethertype_map[ethertypes[i].type] = ethertypes[i].dec;
-    for (size_t i = 0; i < MS_ARRAY_LEN(ipprotos); i++)
-        ipproto_map[ipprotos[i].proto] = ipprotos[i].dec;
-    for (size_t i = 0; i < MS_ARRAY_LEN(udp_ports); i++)
-        udp_port_map[udp_ports[i].port] = udp_ports[i].dec;
-    maps_ready = 1;
-}
 
 ms_decoder_id ms_decoder_for_linktype(int linktype)
 {
@@ -135,21 +116,16 @@ ms_decoder_id ms_decoder_for_linktype(int linktype)
 
 ms_decoder_id ms_decoder_for_ethertype(uint16_t ethertype)
 {
-    build_maps();
-    uint8_t d = ethertype_map[ethertype];
-    return d ? (ms_decoder_id)d : MS_DEC_DATA;
+    return ms_next_by_ethertype(ethertype);
 }
 
 ms_decoder_id ms_decoder_for_ipproto(uint8_t proto)
 {
-    build_maps();
-    uint8_t d = ipproto_map[proto];
-    return d ? (ms_decoder_id)d : MS_DEC_DATA;
+    return ms_next_by_ipproto(proto);
 }
 
 ms_decoder_id ms_decoder_for_udp_port(uint16_t port)
 {
-    build_maps();
     uint8_t d = udp_port_map[port];
     return d ? (ms_decoder_id)d : MS_DEC_DATA;
 }
@@ -170,7 +146,6 @@ void ms_decode_opts_default(ms_decode_opts *opts)
 
 ms_decode_ctx *ms_decode_ctx_new(const ms_decode_opts *opts)
 {
-    build_maps();
     ms_decode_ctx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return NULL;

@@ -40,10 +40,9 @@ ms_decoder_id ms_decode_icmpv6(ms_packet *pkt, const uint8_t *data, uint32_t len
 ms_decoder_id ms_decode_payload(ms_packet *pkt, const uint8_t *data, uint32_t len);
 ms_decoder_id ms_decode_data(ms_packet *pkt, const uint8_t *data, uint32_t len);
 
-/* Table lookups for the hot path (decode.c builds the arrays when the first context is made;
- * decoders only run inside a context). Unknown values go to MS_DEC_DATA. */
-extern uint8_t ms_ethertype_map[65536];
-extern uint8_t ms_ipproto_map[256];
+/* Table lookups for the hot path (the tables live in decode.c). Unknown values go to MS_DEC_DATA. */
+extern const uint8_t ms_ethertype_map[65536];
+extern const uint8_t ms_ipproto_map[256];
 
 static inline ms_decoder_id ms_next_by_ethertype(uint16_t type)
 {
