@@ -341,6 +341,7 @@ static void callback_data(lua_State *L, ms_lua_conn *c, int dir)
     }
     lua_pop(L, 1);
     h->pos += used;
+    c->rt->stats.bytes_parsed += used;
 }
 
 /* ---- the protected operations ------------------------------------------------------- */
@@ -447,6 +448,7 @@ static void op_datagram(lua_State *L, ms_lua_conn *c, int dir)
         return;
     }
     c->rt->stats.datagrams++;
+    c->rt->stats.bytes_parsed += h->len;
     void *view = ms_lua_bytes_push(L, h->buf, h->len); /* anchored below the call */
     lua_insert(L, -2); /* under the handler */
     int anchor = lua_gettop(L) - 1;
@@ -544,7 +546,7 @@ size_t ms_lua_conn_data_ts(ms_lua_conn *c, int dir, const uint8_t *bytes, size_t
     if (len == 0)
         return 0;
     if (c->failed || h->state == MS_HALF_DONE || h->ended || c->proto == -2) {
-        c->rt->stats.bytes_dropped += len >= h->held ? len - h->held : 0;
+        c->rt->stats.bytes_dropped += len; /* held bytes were never counted: all go now */
         h->held = 0;
         return len;
     }
@@ -665,7 +667,6 @@ int ms_lua_conn_feed(ms_lua_conn *c, int dir, const uint8_t *bytes, size_t len, 
 void ms_lua_conn_end(ms_lua_conn *c, int dir)
 {
     ms_lua_half *h = &c->half[dir & 1];
-    h->held = 0;
     ms_lua_conn_last(c, dir, h->flen ? h->fbuf : NULL, h->flen, h->fts);
     h->flen = 0;
 }
@@ -694,6 +695,10 @@ void ms_lua_conn_close(ms_lua_conn *c, const char *reason)
             ms_lua_conn_end(c, d);
     if (c->proto == -1)
         rt->stats.conns_unparsed++; /* detect never decided */
+    for (int d = 0; d < 2; d++) {
+        rt->stats.bytes_dropped += c->half[d].held; /* the caller will not present them again */
+        c->half[d].held = 0;
+    }
     op o = { .kind = OP_CLOSE, .c = c, .reason = reason };
     if (c->ref != LUA_NOREF)
         run(c, &o);

@@ -38,13 +38,15 @@ typedef struct ms_lua_opts {
     bool quiet_errors;      /* count script errors but do not print them */
 } ms_lua_opts;
 
-/* Counters for --stats and tests. */
+/* Counters for --stats and tests. Once every connection is closed,
+ * bytes_in == bytes_parsed + bytes_skipped + bytes_dropped. */
 typedef struct ms_lua_stats {
     uint64_t script_errors;     /* Lua errors in parsers (one per connection and direction at most) */
     uint64_t records;           /* records emitted */
     uint64_t records_dropped;   /* emits that failed (bad log, sink error) */
     uint64_t calls;             /* calls into Lua (pcall + resume), including detect */
     uint64_t bytes_in;          /* stream bytes presented for the first time (datagrams included) */
+    uint64_t bytes_parsed;      /* bytes parsers consumed (lines, header blocks, reads, on_data) */
     uint64_t bytes_skipped;     /* bytes dropped in C by r:skip / r:skip_all (never entered Lua) */
     uint64_t bytes_dropped;     /* bytes no parser saw: after a parser ended or failed, partial tails, no protocol */
     uint64_t bytes_gap;         /* bytes reported lost by ms_lua_conn_gap */

@@ -293,6 +293,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
                     le--;
                 lua_pushlstring(L, (const char *)p, le);
                 consume(h, end + 1);
+                rt->stats.bytes_parsed += end + 1;
                 h->scan = 0;
             }
             return 1;
@@ -331,6 +332,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
                 if (L) {
                     push_headers(L, p, end + 1);
                     consume(h, end + 1);
+                    rt->stats.bytes_parsed += end + 1;
                     h->scan = 0;
                 } else {
                     h->scan = ls; /* found: let the real call find it again */
@@ -361,6 +363,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             if (L) {
                 lua_pushlstring(L, have ? (const char *)p : "", (size_t)h->arg);
                 consume(h, (size_t)h->arg);
+                rt->stats.bytes_parsed += h->arg;
             }
             return 1;
         }

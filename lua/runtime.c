@@ -119,8 +119,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
     if (rt->instr > rt->budget) {
         rt->stats.budget_hits++;
         rt->instr = 0; /* the handler and any pcall in the script get a fresh budget */
-        luaL_error(L, "instruction budget exceeded (%llu instructions in one call)",
-                   (unsigned long long)rt->budget);
+        luaL_error(L, "instruction budget exceeded (%I instructions in one call)", (lua_Integer)rt->budget);
     }
 }
 
@@ -649,6 +648,7 @@ void ms_lua_print_stats(ms_lua *rt, FILE *fp)
     fprintf(fp, "lua.conns_unparsed %llu\n", (unsigned long long)s->conns_unparsed);
     fprintf(fp, "lua.datagrams %llu\n", (unsigned long long)s->datagrams);
     fprintf(fp, "lua.bytes_in %llu\n", (unsigned long long)s->bytes_in);
+    fprintf(fp, "lua.bytes_parsed %llu\n", (unsigned long long)s->bytes_parsed);
     fprintf(fp, "lua.bytes_skipped %llu\n", (unsigned long long)s->bytes_skipped);
     fprintf(fp, "lua.bytes_dropped %llu\n", (unsigned long long)s->bytes_dropped);
     fprintf(fp, "lua.bytes_gap %llu\n", (unsigned long long)s->bytes_gap);

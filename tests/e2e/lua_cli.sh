@@ -102,6 +102,13 @@ grep -q 'registered no protocol' "$tmp/err"; check $? 0 "and says so"
 check "$rc" 0 "http exits 0"
 check "$(wc -l < "$tmp/http.json" | tr -d ' ')" "$nreq" "http: one record per request"
 
+# Every byte handed to the parsers is accounted for: parsed, skipped in C, or dropped.
+account() {
+    "$MOONSHARK" http --stats "$1" 2>&1 >/dev/null | awk '/^lua.bytes_(in|parsed|skipped|dropped) /{v[$1]=$2}
+        END{print (v["lua.bytes_in"] == v["lua.bytes_parsed"] + v["lua.bytes_skipped"] + v["lua.bytes_dropped"]) ? "balanced" : "off: " v["lua.bytes_in"]}'
+}
+check "$(account "$sample")" balanced "byte accounting on the sample"
+
 # HTTP on ports outside the port table is found by detect().
 PCAPS=${PCAPS:-$top/../shared/pcaps}
 if [ -d "$PCAPS" ]; then
@@ -113,6 +120,14 @@ if [ -d "$PCAPS" ]; then
             check "$([ "$n" -ge 1 ] && echo found || echo missing)" found "HTTP on port $port ($pcap) found by detect"
         fi
     done
+    off=0; n=0
+    for pcap in "$PCAPS"/zeek/http/*.pcap; do
+        [ -f "$pcap" ] || continue
+        n=$((n + 1))
+        a=$(account "$pcap")
+        if [ "$a" != balanced ]; then off=$((off + 1)); echo "lua_cli: accounting $a on $pcap"; fi
+    done
+    check "$off" 0 "byte accounting balanced on $n real HTTP captures"
 else
     echo "lua_cli: SKIP detect on real captures: $PCAPS not found"
 fi
