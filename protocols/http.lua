@@ -465,7 +465,9 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
     if line and line ~= "" then
       local version, code, reason = parse_status_line(line)
       if version then
-        local orphan = resyncing and st.nresp >= st.nreq
+        -- found by resync with no request waiting, or far more answers than requests (a peer
+        -- that only answers must not make the queue grow)
+        local orphan = (resyncing and st.nresp >= st.nreq) or st.nresp - st.nreq >= MAX_PENDING
         resyncing = false
         local ok2, res = pcall(read_response, r, conn, st, version, code, reason, ts, orphan)
         if not ok2 then

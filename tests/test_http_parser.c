@@ -776,6 +776,28 @@ static void test_ssdp_request_over_udp_is_logged(void **state)
     free(out);
 }
 
+static void test_answers_without_requests_stay_bounded(void **state)
+{
+    (void)state;
+    /* 300 well-formed answers and no request: the first 256 wait for requests that never come,
+     * the rest are logged at once; all 300 come out, none is lost */
+    static char many[300 * 40];
+    size_t off = 0;
+    for (int i = 0; i < 300; i++)
+        off += (size_t)snprintf(many + off, sizeof many - off, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+    static step steps[] = { DATA(S, many), STEPS_END };
+    run_result res;
+    run_steps(steps, SEG_WHOLE, false, &res);
+    assert_int_equal(res.script_errors, 0);
+    int n = 0;
+    /* run_steps cut the output into lines (NUL-separated) */
+    for (char *p = res.out; p < res.out + res.out_len; p += strlen(p) + 1)
+        for (char *q = p; (q = strstr(q, "\"status_code\":200")) != NULL; q++)
+            n++;
+    free(res.out);
+    assert_int_equal(n, 300);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -812,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_server_garbage_before_status_line_is_skipped),
         cmocka_unit_test(test_capture_starting_mid_body_resyncs_at_next_request),
         cmocka_unit_test(test_ssdp_request_over_udp_is_logged),
+        cmocka_unit_test(test_answers_without_requests_stay_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
