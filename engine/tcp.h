@@ -130,6 +130,9 @@ typedef struct ms_tcp_opts {
     uint32_t max_pages_total;      /* default 16384 (31 MB) */
     uint32_t max_conns;            /* default 262144 */
     uint64_t uid_seed;             /* seed for connection uids (default fixed: deterministic output) */
+    uint64_t lru_granularity_ns;   /* a connection moves to the recent end of the LRU list at most once
+                                    * per this much capture time (default 100 ms; 0 = every packet):
+                                    * eviction and idle close are exact to this granularity */
 } ms_tcp_opts;
 
 /* Totals across all connections, for --stats and the accounting checks. */

@@ -31,6 +31,7 @@ void ms_tcp_opts_default(ms_tcp_opts *opts)
     opts->max_pages_total = 16384;
     opts->max_conns = 262144;
     opts->uid_seed = 0x6d6f6f6e736861ULL;
+    opts->lru_granularity_ns = 100000000ULL;
 }
 
 ms_tcp_assembler *ms_tcp_assembler_new(const ms_tcp_opts *opts, const ms_tcp_stream_ops *ops, void *factory)
@@ -308,6 +309,37 @@ static void deliver(ms_tcp_assembler *a, ms_tcp_conn *c, int dir, const uint8_t 
     ms_tcp_half *h = &c->half[dir];
     ms_tcp_half_stats *st = &c->info.half[dir];
     ms_tcp_delivery d;
+    if (slen > 0 && sseq == h->next_seq && !h->queue && !h->kept && !h->fin_pending && !force_end) {
+        /* the common case: one in-order segment, nothing waiting, nothing kept */
+        h->next_seq += slen;
+        h->advanced += slen;
+        st->bytes_delivered += slen;
+        a->stats.bytes_delivered += slen;
+        if (c->stream && a->ops.data) {
+            d.chunks[0] = (ms_tcp_chunk){ sp, slen, sts };
+            d.view = (ms_tcp_view){ .dir = dir, .chunks = d.chunks, .nchunks = 1, .len = slen,
+                                    .skip = h->pending_skip, .start = h->report_start,
+                                    .queued_bytes = h->since_queued_bytes,
+                                    .queued_packets = h->since_queued_packets,
+                                    .overlap_bytes = h->since_overlap_bytes,
+                                    .overlap_packets = h->since_overlap_packets };
+            d.a = a;
+            d.keep_offset = slen;
+            h->since_queued_bytes = h->since_queued_packets = 0;
+            h->since_overlap_bytes = h->since_overlap_packets = 0;
+            h->pending_skip = 0;
+            h->report_start = false;
+            a->depth++;
+            a->ops.data(c->stream, &d.view);
+            a->depth--;
+            if (d.keep_offset < slen)
+                keep_tail(a, h, &d.view, d.keep_offset);
+        } else {
+            h->pending_skip = 0;
+            h->report_start = false;
+        }
+        return;
+    }
     for (;;) {
         int n = 0;
         uint64_t kept = 0;
@@ -689,6 +721,7 @@ static ms_tcp_conn *new_conn(ms_tcp_assembler *a, const ms_flow_key *key, uint64
     c->info.uid_counter = a->uid_counter++;
     ms_uid_format(a->opts.uid_seed, c->info.uid_counter, c->info.uid, sizeof c->info.uid);
     c->info.first_ts_ns = seg->ts_ns;
+    c->lru_ts_ns = seg->ts_ns;
     a->stats.conns_created++;
     int dir = sender == c->client_side ? MS_TCP_CLIENT : MS_TCP_SERVER;
     if (a->ops.new_stream) {
@@ -721,8 +754,10 @@ void ms_tcp_assemble(ms_tcp_assembler *a, const ms_flow_key *key, int key_dir, c
             a->stats.segments_ignored++;
             return;
         }
-    } else {
+    } else if (seg->ts_ns - c->lru_ts_ns >= a->opts.lru_granularity_ns || seg->ts_ns < c->lru_ts_ns) {
+        /* moving in the LRU list touches two other connections: at most once per granule */
         ms_tcp_lru_touch(a, c);
+        c->lru_ts_ns = seg->ts_ns;
     }
     int dir = sender == c->client_side ? MS_TCP_CLIENT : MS_TCP_SERVER;
     ms_tcp_half *h = &c->half[dir];
@@ -812,7 +847,8 @@ void ms_tcp_assemble(ms_tcp_assembler *a, const ms_flow_key *key, int key_dir, c
         payload(a, c, dir, seg->payload, data_seq, len, seg->ts_ns);
     if (!h->closed && h->fin_pending && h->next_seq == h->fin_seq)
         deliver(a, c, dir, NULL, 0, 0, 0, false);
-    update_qlist(a, c);
+    if (c->in_queued_list || h->queue || h->fin_pending)
+        update_qlist(a, c);
     finish_if_done(a, c);
     check_accounting(a, c);
 }

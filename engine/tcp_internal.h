@@ -80,6 +80,7 @@ struct ms_tcp_conn {
     bool in_queued_list;
     uint8_t hist_len;          /* letters in info.history */
     ms_tcp_conn *lru_prev, *lru_next;     /* least recently seen first */
+    uint64_t lru_ts_ns;        /* capture time of the last move to the LRU tail */
     ms_tcp_conn *q_prev, *q_next;         /* connections holding queued pages, oldest first */
 };
 

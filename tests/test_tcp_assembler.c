@@ -520,6 +520,7 @@ static void test_connection_limit_evicts_the_least_recently_seen(void **state)
     ms_tcp_opts o;
     ms_tcp_opts_default(&o);
     o.max_conns = 2;
+    o.lru_granularity_ns = 0; /* exact order: these segments are 1 ms apart */
     rec *r = rec_new(&o);
     r->quiet_new = true;
     rec_key(&r->key, 1, 1001);
