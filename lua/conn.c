@@ -556,6 +556,7 @@ size_t ms_lua_conn_data_ts(ms_lua_conn *c, int dir, const uint8_t *bytes, size_t
     h->ts = ts_ns;
     h->ts_fn = ts_fn;
     h->ts_ud = ts_ud;
+    c->rt->now_ns = ts_fn ? ts_fn(ts_ud, len - 1) : ts_ns;
     /* fast path: a reader waiting on a skip, or on a line/header block not complete yet, is
      * served in C without entering Lua (no pcall, no resume) */
     bool waiting = c->reader && h->state == MS_HALF_WAIT && ms_lua_reader_try(c, h) < 0;
@@ -588,6 +589,8 @@ void ms_lua_conn_last(ms_lua_conn *c, int dir, const uint8_t *bytes, size_t len,
     h->pos = 0;
     h->ts = ts_ns;
     h->ts_fn = NULL;
+    if (len)
+        c->rt->now_ns = ts_ns;
     op o = { .kind = OP_DATA, .c = c, .dir = dir & 1, .last = true };
     if (c->failed || c->proto == -2 || h->state == MS_HALF_DONE) {
         c->rt->stats.bytes_dropped += len;
@@ -731,6 +734,7 @@ void ms_lua_datagram(ms_lua_conn *c, int dir, const uint8_t *bytes, size_t len, 
     h->pos = 0;
     h->ts = ts_ns;
     h->last_ts = ts_ns;
+    c->rt->now_ns = ts_ns;
     op o = { .kind = OP_DATAGRAM, .c = c, .dir = dir & 1 };
     run(c, &o);
     h->buf = NULL;

@@ -183,6 +183,9 @@ static int declare_from_record(lua_State *L, ms_lua *rt, const char *name, int r
     return idx;
 }
 
+/* Seconds (a Lua double) to nanoseconds, rounded to the microsecond: a double holds an epoch
+ * time to about 240 ns, so 1258577884.844956 arrives as ...844955.9 and would print (truncated
+ * to microseconds) one off. Sinks print microseconds. */
 static uint64_t seconds_to_ns(double s)
 {
     if (!(s > 0))
@@ -190,7 +193,7 @@ static uint64_t seconds_to_ns(double s)
     if (s > 1.8e10)
         s = 1.8e10;
     double whole = floor(s);
-    return (uint64_t)whole * 1000000000ull + (uint64_t)llround((s - whole) * 1e9);
+    return (uint64_t)whole * 1000000000ull + (uint64_t)llround((s - whole) * 1e6) * 1000ull;
 }
 
 static void put_value(lua_State *L, ms_output *out, int f, ms_field_type type, int v)

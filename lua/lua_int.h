@@ -113,6 +113,7 @@ struct ms_lua {
     int reader_mt_ref;        /* metatable of readers */
     int bytes_mt_ref;         /* metatable of bytes views */
     ms_lua_conn *conns;       /* open connections */
+    uint64_t now_ns;          /* capture time of the data being handed to parsers (moonshark.now) */
     bool print_traceback;     /* MOONSHARK_LUA_TRACEBACK set */
 };
 

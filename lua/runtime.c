@@ -502,6 +502,13 @@ void ms_lua_opts_default(ms_lua_opts *opts)
     opts->errlog = stderr;
 }
 
+/* moonshark.now(): capture time (epoch seconds) of the data being handed to parsers. */
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)ms_lua_of(L)->now_ns / 1e9);
+    return 1;
+}
+
 /* print() writes to stderr: stdout carries the records. */
 static int l_print(lua_State *L)
 {
@@ -534,6 +541,8 @@ static int init_state(lua_State *L)
     lua_newtable(L); /* moonshark */
     lua_pushcfunction(L, l_protocol);
     lua_setfield(L, -2, "protocol");
+    lua_pushcfunction(L, l_now);
+    lua_setfield(L, -2, "now");
     lua_pushinteger(L, MS_LUA_CLIENT);
     lua_setfield(L, -2, "CLIENT");
     lua_pushinteger(L, MS_LUA_SERVER);

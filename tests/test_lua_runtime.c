@@ -707,6 +707,29 @@ static void test_udp_datagrams_reach_on_datagram(void **state)
     fx_free(&fx);
 }
 
+static void test_now_gives_capture_time_and_times_print_to_the_microsecond(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'tm', udp_ports = {53} }\n"
+                 "moonshark.log{ name = 'tm', fields = { {'ts','time'}, {'d','interval'} } }\n"
+                 "function p.on_datagram(conn, dir, b) moonshark.emit('tm', { ts = moonshark.now(), d = 0.25 }) end\n");
+    ms_lua_conn_info info;
+    memset(&info, 0, sizeof info);
+    info.uid = "CTm";
+    info.client.family = 4;
+    info.server.family = 4;
+    info.server.port = 53;
+    info.udp = true;
+    ms_lua_conn *c = ms_lua_conn_open(fx.rt, &info);
+    ms_lua_datagram(c, C, (const uint8_t *)"x", 1, 1258577884844956000ull);
+    ms_lua_conn_close(c, "idle");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"ts\":1258577884.844956,\"d\":0.250000}\n");
+    fx_free(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_detect_finds_protocol_on_unknown_port),
         cmocka_unit_test(test_declared_log_keeps_column_order_and_types),
         cmocka_unit_test(test_udp_datagrams_reach_on_datagram),
+        cmocka_unit_test(test_now_gives_capture_time_and_times_print_to_the_microsecond),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
