@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 
@@ -66,11 +67,19 @@ def tshark_requests(tsv):
 
 def moonshark_requests(binary, pcap):
     """Records with a method from `moonshark http --json PCAP`; returns (records, stderr, rc)."""
-    try:
-        p = subprocess.run([binary, "http", "--json", "--no-progress", pcap], capture_output=True,
-                           timeout=120)
-    except subprocess.TimeoutExpired:
-        return [], "timeout", -1
+    p = None
+    for attempt in range(3):
+        try:
+            p = subprocess.run([binary, "http", "--json", "--no-progress", pcap], capture_output=True,
+                               timeout=120)
+            break
+        except subprocess.TimeoutExpired:
+            return [], "timeout", -1
+        except OSError as e:  # the binary being relinked by a parallel make: try again
+            time.sleep(2)
+            err = str(e)
+    if p is None:
+        return [], "cannot run %s: %s" % (binary, err), -2
     recs = []
     for line in p.stdout.decode("utf-8", "surrogateescape").splitlines():
         line = line.strip()
@@ -91,7 +100,7 @@ def engine_conns(binary, pcap):
     try:
         p = subprocess.run([binary, "conn", "--json", "--no-progress", pcap], capture_output=True,
                            timeout=120)
-    except subprocess.TimeoutExpired:
+    except (subprocess.TimeoutExpired, OSError):
         return {}
     out = {}
     for line in p.stdout.decode("utf-8", "replace").splitlines():
