@@ -1,0 +1,154 @@
+/* test_tcp_pcaps.c — the assembler fed from real captures in ../shared/pcaps through the pcap
+ * source and the decoder (ms_tcp_assemble_packet): byte counts and first bytes against tcpflow's
+ * reading of the same files, and the packet → key path against ms_flow_key_of. Skips when the
+ * shared captures are absent. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "decode.h"
+#include "source.h"
+#include "tcp.h"
+
+#define PCAPS "../shared/pcaps"
+
+typedef struct cap_run {
+    char first[2][64];          /* first bytes of each direction of the first connection */
+    size_t nfirst[2];
+    uint64_t bytes[2];          /* of the first connection */
+    int conns, completes;
+    ms_tcp_conn *first_conn;
+    ms_packet *pkt;             /* packet being assembled */
+    ms_flow_key first_key;      /* ms_flow_key_of of each connection's first packet */
+    int key_mismatches;
+    ms_tcp_close_reason reason;
+} cap_run;
+
+static void *cr_new(void *factory, ms_tcp_conn *conn, const ms_tcp_segment *first, int dir)
+{
+    cap_run *r = factory;
+    ms_flow_key k;
+    int d;
+    assert_int_equal(ms_flow_key_of(r->pkt, &k, &d), 0);
+    if (memcmp(&k, &ms_tcp_conn_get_info(conn)->key, sizeof k) != 0)
+        r->key_mismatches++;
+    if (r->conns++ == 0) {
+        r->first_conn = conn;
+        return r;
+    }
+    return (void *)1; /* other connections: counted only */
+}
+
+static void cr_data(void *stream, ms_tcp_view *v)
+{
+    if (stream == (void *)1)
+        return;
+    cap_run *r = stream;
+    size_t room = sizeof r->first[0] - 1 - r->nfirst[v->dir];
+    r->nfirst[v->dir] += (size_t)ms_tcp_view_copy(v, 0, r->first[v->dir] + r->nfirst[v->dir], MS_MIN(room, v->len));
+    r->bytes[v->dir] += v->len;
+}
+
+static void cr_complete(void *stream, ms_tcp_conn *conn, ms_tcp_close_reason reason)
+{
+    if (stream == (void *)1)
+        return;
+    cap_run *r = stream;
+    r->completes++;
+    r->reason = reason;
+}
+
+/* Reads one capture into a fresh assembler. Returns false (and skips) when it is absent. */
+static bool run_capture(const char *path, cap_run *r, ms_tcp_stats *stats)
+{
+    if (access(path, R_OK) != 0)
+        return false;
+    memset(r, 0, sizeof *r);
+    ms_err err;
+    int code;
+    ms_source_opts so;
+    memset(&so, 0, sizeof so);
+    ms_source *src = ms_source_open_file(path, &so, &err, &code);
+    assert_non_null(src);
+    ms_decode_opts dopts;
+    ms_decode_opts_default(&dopts);
+    dopts.eager = false;
+    ms_decode_ctx *ctx = ms_decode_ctx_new(&dopts);
+    ms_tcp_stream_ops ops = { cr_new, NULL, cr_data, cr_complete };
+    ms_tcp_assembler *a = ms_tcp_assembler_new(NULL, &ops, r);
+    ms_frame f;
+    ms_packet pkt;
+    while (ms_source_next(src, &f, &err) == 1) {
+        ms_packet_start(&pkt, ctx, &f);
+        r->pkt = &pkt;
+        ms_tcp_assemble_packet(a, &pkt);
+    }
+    ms_tcp_flush_all(a);
+    *stats = *ms_tcp_assembler_stats(a);
+    ms_tcp_assembler_free(a);
+    ms_decode_ctx_free(ctx);
+    ms_source_close(src);
+    return true;
+}
+
+static void test_http_100_continue_capture_matches_tcpflow(void **state)
+{
+    cap_run r;
+    ms_tcp_stats st;
+    if (!run_capture(PCAPS "/zeek/http/100-continue.pcap", &r, &st)) {
+        skip();
+        return;
+    }
+    /* tcpflow 1.6.1 writes 2222 bytes client → server and 61102 bytes back */
+    assert_int_equal(r.conns, 1);
+    assert_int_equal(r.bytes[MS_TCP_CLIENT], 2222);
+    assert_int_equal(r.bytes[MS_TCP_SERVER], 61102);
+    assert_int_equal(r.completes, 1);
+    assert_int_equal(r.reason, MS_TCP_CLOSE_FIN);
+    assert_memory_equal(r.first[MS_TCP_CLIENT], "POST ", 5);
+    assert_memory_equal(r.first[MS_TCP_SERVER], "HTTP/1.1 100 Continue", 21);
+    assert_int_equal(st.bytes_seen, st.bytes_delivered + st.bytes_overlap + st.bytes_discarded);
+    assert_int_equal(st.bytes_skipped, 0);
+    assert_int_equal(r.key_mismatches, 0);
+}
+
+static void test_packet_keys_equal_ms_flow_key_of_for_ipv4_and_ipv6(void **state)
+{
+    static const char *caps[] = {
+        PCAPS "/zeek/http/pipelined-requests.pcap",  /* IPv4 */
+        PCAPS "/zeek/port4242.pcap",                  /* IPv6 */
+        PCAPS "/zeek/tcp/reassembly.pcap",            /* IPv4, retransmissions with other bytes */
+    };
+    int ran = 0;
+    for (size_t i = 0; i < MS_ARRAY_LEN(caps); i++) {
+        cap_run r;
+        ms_tcp_stats st;
+        if (!run_capture(caps[i], &r, &st))
+            continue;
+        ran++;
+        assert_true(r.conns > 0);
+        assert_int_equal(r.key_mismatches, 0);
+        assert_int_equal(st.bytes_seen, st.bytes_delivered + st.bytes_overlap + st.bytes_discarded);
+        assert_int_equal(st.conns_closed, st.conns_created);
+    }
+    if (!ran)
+        skip();
+}
+
+int main(void)
+{
+    if (access(PCAPS, R_OK) != 0)
+        fprintf(stderr, "test_tcp_pcaps: SKIP: %s not found (the shared captures live beside the checkout)\n", PCAPS);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_100_continue_capture_matches_tcpflow),
+        cmocka_unit_test(test_packet_keys_equal_ms_flow_key_of_for_ipv4_and_ipv6),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
