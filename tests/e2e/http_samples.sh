@@ -97,5 +97,17 @@ clean uri_php
 count uri_php "one matching request" 1
 expect uri_php "a .php request" '"method":"POST"' '"uri":"/hi.php"' '"host":"192.168.235.101"' '"id.orig_p":50976'
 
+# --- protocols/dns.lua (bundled DNS log, Zeek dns.log fields) run as a script: UDP and TCP
+run dns_log_udp ../protocols/dns.lua zeek/dns-caa.pcap
+clean dns_log_udp
+count dns_log_udp "query and answer paired" 1
+expect dns_log_udp "CAA query" '"proto":"udp"' '"trans_id":13662' '"query":"google.com"' '"qtype":257' \
+    '"qtype_name":"CAA"' '"rcode_name":"NOERROR"' '"RD":true' '"RA":true'
+run dns_log_tcp ../protocols/dns.lua tcpdump/dns_tcp.pcap
+clean dns_log_tcp
+count dns_log_tcp "query and answer paired" 1
+expect dns_log_tcp "A over TCP" '"proto":"tcp"' '"trans_id":17177' '"query":"www.tcpdump.org"' \
+    '"answers":["192.139.46.66","198.199.88.104"]' '"AA":true'
+
 echo "http_samples: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
