@@ -441,7 +441,7 @@ static int load_dir(ms_lua *rt, const char *dir, ms_err *err)
     DIR *d = opendir(dir);
     if (!d)
         return 0;
-    char *names[1024];
+    char *names[1024] = { NULL };
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) && n < (int)MS_ARRAY_LEN(names)) {
