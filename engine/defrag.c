@@ -11,7 +11,10 @@
 
 #define MS_DEFRAG_MAX_PER 8192u  /* hard cap on fragments per datagram (65535 / 8) */
 #define MS_DEFRAG_OUT_BUFS 2     /* reassemblies per packet (a tunnel inside a reassembly) */
-#define MS_DEFRAG_MAX_LEN 65535u /* largest reassembled payload */
+/* Largest reassembled payload. A valid datagram stays under 65536 bytes, but the last fragment
+ * may start at 65528 and carry up to a jumbo-free 65535 bytes ("ping of death"); like tshark we
+ * reassemble such oversized datagrams rather than hide them. */
+#define MS_DEFRAG_MAX_LEN (65528u + 65535u)
 
 typedef struct frag_piece {
     struct frag_piece *next; /* next by offset (ties: arrival order) */

@@ -244,6 +244,21 @@ static void test_without_defrag_the_first_fragment_is_decoded(void **state)
     assert_string_equal(v4_frag(7, 80, NULL, 28, 0, 0), "eth:ethertype:ip:data");
 }
 
+static void test_oversized_datagram_is_reassembled_like_tshark(void **state)
+{
+    (void)state;
+    /* 65,612 bytes in all: more than an IP datagram may hold ("ping of death") */
+    static uint8_t big[65512];
+    memcpy(big, datagram, 8);
+    big[4] = big[5] = 0; /* a UDP length cannot say it either */
+    memset(big + 8, 'z', sizeof(big) - 8);
+    v4_frag(11, 0, big, sizeof(big), 1, 0);
+    assert_string_equal(v4_frag(11, 65512, datagram + 8, 100, 0, 0), "eth:ethertype:ip:udp");
+    assert_int_equal(pkt.payload_len, 65612 - 8);
+    assert_memory_equal(pkt.payload + 65504, datagram + 8, 100);
+    assert_int_equal(ms_decode_ctx_stats(ctx)->frag_reassembled, 1);
+}
+
 static void test_end_of_input_drops_partial_datagrams(void **state)
 {
     (void)state;
@@ -282,6 +297,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_checksum_first_fragment_is_decoded_unreassembled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_fragments_reassemble_after_the_fragment_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_defrag_the_first_fragment_is_decoded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_datagram_is_reassembled_like_tshark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_of_input_drops_partial_datagrams, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_truncation_of_a_completing_fragment_is_safe, setup, teardown),
     };
