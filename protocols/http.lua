@@ -119,8 +119,8 @@ local PROXY_HEADERS = { "forwarded", "x-forwarded-for", "x-forwarded-from", "cli
 local function state(conn)
   local st = conn.http
   if not st then
-    st = { tx = {}, head = 1, nreq = 0, nresp = 0, ended = {}, tunnel = false,
-           swapped = false, nswaps = 0, dropped = 0 }
+    st = { tx = {}, head = 1, nreq = 0, nresp = 0, ended = {},
+           swapped = false, nswaps = 0, emitted_early = 0 }
     conn.http = st
   end
   return st
@@ -179,7 +179,7 @@ local function emit_ready(conn, st)
   -- A peer that never answers must not make the queue grow without end: emit the oldest.
   while (st.nreq - st.head + 1) > MAX_PENDING do
     local tx = st.tx[st.head]
-    if tx then emit(conn, st, tx); st.dropped = st.dropped + 1 end
+    if tx then emit(conn, st, tx); st.emitted_early = st.emitted_early + 1 end
     st.tx[st.head] = nil
     st.head = st.head + 1
   end
@@ -316,7 +316,6 @@ local function read_request(r, conn, st, method, uri, version, ts)
   if ended then return problem and "resync" or "eof" end
   local upper = method:upper()
   if upper == "CONNECT" or h["upgrade"] then
-    tx.wants_tunnel = true
     if client_tunnels(r, st) then return "stop" end
   end
   return nil
@@ -393,12 +392,15 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
   if not orphan then st.nresp = st.nresp + 1 end
   tx.resp_ts = tx.resp_ts or ts
   tx.version, tx.status_code, tx.status_msg = version, code, reason
-  if not h then tx.resp_done = true; emit_ready(conn, st); return "eof" end
+  if not h then
+    tx.resp_done = true
+    if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
+    return "eof"
+  end
   tx.resp_mime = mime_type(h["content-type"])
   local method = tx.method and tx.method:upper()
   if (method == "CONNECT" and code >= 200 and code < 300) or code == 101 then
     tag(tx, code == 101 and "upgrade" or "tunnel")
-    st.tunnel = true
     tx.response_body_len = 0
     tx.resp_done = true
     if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
