@@ -15,7 +15,7 @@ fi
 min=${LAYERS_MIN_PCT:-99}
 BUILD_DIR=${BUILD_DIR:-$(dirname "$MOONSHARK")}
 tmp=$(mktemp -d "${TMPDIR_EXEC:-$BUILD_DIR}/layers_oracle.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT HUP INT PIPE TERM
 # private copies: a rebuild of the build dir during the run must not pull the binary away
 cp "$MOONSHARK" "$tmp/moonshark" || exit 1
 checker=""
