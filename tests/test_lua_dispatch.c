@@ -31,6 +31,8 @@ typedef struct world {
     uint16_t cport, sport;
 } world;
 
+static uint32_t max_udp_flows_for_next_world; /* 0 = default */
+
 static void w_open(world *w, const char *script, uint16_t sport)
 {
     memset(w, 0, sizeof *w);
@@ -47,6 +49,9 @@ static void w_open(world *w, const char *script, uint16_t sport)
         fail_msg("load: %s", err.msg);
     ms_dispatch_opts dopts;
     ms_dispatch_opts_default(&dopts);
+    if (max_udp_flows_for_next_world)
+        dopts.max_udp_flows = max_udp_flows_for_next_world;
+    max_udp_flows_for_next_world = 0;
     w->d = ms_dispatch_new(w->rt, &dopts, &err);
     assert_non_null(w->d);
     ms_decode_opts dec;
@@ -303,6 +308,29 @@ static void test_udp_flows_reach_on_datagram_and_close_when_idle(void **state)
     w_free(&w);
 }
 
+static void test_udp_table_full_closes_the_least_recent_flow(void **state)
+{
+    (void)state;
+    world w;
+    max_udp_flows_for_next_world = 2;
+    w_open(&w,
+           "local p = moonshark.protocol{ name = 'dns', udp_ports = {53} }\n"
+           "function p.on_datagram(conn, dir, b) end\n"
+           "function p.on_close(conn, reason) moonshark.emit('close', { port = conn.id.orig_p, reason = reason }) end\n",
+           53);
+    udp_at(&w, "10.0.0.1", "10.0.0.53", 5001, 53, "a", 1);
+    udp_at(&w, "10.0.0.1", "10.0.0.53", 5002, 53, "b", 1);
+    udp_at(&w, "10.0.0.1", "10.0.0.53", 5001, 53, "a", 1); /* 5001 is now the most recent */
+    udp_at(&w, "10.0.0.1", "10.0.0.53", 5003, 53, "c", 1); /* evicts 5002 */
+    assert_int_equal(ms_dispatch_get_stats(w.d)->udp_flows_evicted, 1);
+    assert_int_equal(ms_dispatch_get_stats(w.d)->udp_flows, 3);
+    const char *out = w_finish(&w);
+    assert_non_null(strstr(out, "{\"port\":5002,\"reason\":\"evicted\"}"));
+    assert_non_null(strstr(out, "{\"port\":5001,\"reason\":\"flush\"}"));
+    assert_non_null(strstr(out, "{\"port\":5003,\"reason\":\"flush\"}"));
+    w_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_tcp_hole_raises_gap_in_reader),
         cmocka_unit_test(test_body_skip_makes_no_lua_calls_per_segment),
         cmocka_unit_test(test_udp_flows_reach_on_datagram_and_close_when_idle),
+        cmocka_unit_test(test_udp_table_full_closes_the_least_recent_flow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
