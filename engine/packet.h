@@ -131,7 +131,8 @@ typedef struct ms_packet {
     uint32_t next_len;
     ms_packet_net net;              /* innermost IP + ports */
     ms_packet_tcp tcp;              /* valid when net.proto == 6 and a TCP layer was decoded */
-    const uint8_t *payload;         /* transport payload (borrowed), NULL when none */
+    const uint8_t *payload;         /* innermost TCP/UDP payload, NULL when none (borrowed: the
+                                     * frame, or a reassembly buffer valid until the next packet) */
     uint32_t payload_len;           /* clamped to the IP length and the captured bytes */
     ms_decode_ctx *ctx;             /* defragmenter, stats, tables */
     uint8_t in_icmp_error;          /* >0 while decoding the header quoted inside an ICMP error:
