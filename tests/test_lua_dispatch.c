@@ -273,6 +273,24 @@ static void test_body_skip_makes_no_lua_calls_per_segment(void **state)
     w_free(&w);
 }
 
+static void test_idle_tcp_connection_is_closed_on_tick(void **state)
+{
+    (void)state;
+    world w;
+    w_open(&w, line_script, 7777);
+    handshake(&w);
+    send_data(&w, true, "HELLO idle\n", 100);
+    w.now += 301 * SEC;
+    ms_dispatch_tick(w.d, w.now);
+    const char *out = w_finish(&w);
+    const char *line = strstr(out, "\"line\":\"HELLO idle\"");
+    const char *idle = strstr(out, "{\"reason\":\"idle\"}");
+    assert_non_null(line);
+    assert_non_null(idle);
+    assert_true(line < idle);
+    w_free(&w);
+}
+
 static void udp_at(world *w, const char *src, const char *dst, uint16_t sp, uint16_t dp, const char *data, size_t n)
 {
     static pb b;
@@ -340,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_out_of_order_segments_are_parsed_in_order),
         cmocka_unit_test(test_tcp_hole_raises_gap_in_reader),
         cmocka_unit_test(test_body_skip_makes_no_lua_calls_per_segment),
+        cmocka_unit_test(test_idle_tcp_connection_is_closed_on_tick),
         cmocka_unit_test(test_udp_flows_reach_on_datagram_and_close_when_idle),
         cmocka_unit_test(test_udp_table_full_closes_the_least_recent_flow),
     };
