@@ -15,8 +15,9 @@ static const char conn_usage[] =
     "proto duration orig_bytes resp_bytes conn_state missed_bytes orig_pkts resp_pkts history, and\n"
     "close (fin, rst, idle, flush, evicted). orig/resp: the side that sent the SYN is the originator;\n"
     "without a SYN, the first packet's sender. Bytes count the stream (delivered + missed in gaps).\n"
-    "Lines come out as connections end: FIN both ways, RST, --idle-timeout (default 300 s of capture\n"
-    "time) or the end of the input.\n"
+    "Lines come out when connections leave the table: --gap-timeout (default 30 s of capture time)\n"
+    "after FIN both ways or RST (late packets such as the last ACK are counted), after\n"
+    "--idle-timeout (default 300 s) without packets, or at the end of the input.\n"
     "\n"
     "Options: --json | --tsv | --table, -f EXPR (BPF filter), --max-conns N, --max-pages N,\n"
     "--stats (assembler counters on stderr), -q, -h.\n";
@@ -94,10 +95,13 @@ static void *on_new(void *factory, ms_tcp_conn *conn, const ms_tcp_segment *firs
     return factory;
 }
 
-static void on_complete(void *stream, ms_tcp_conn *conn, ms_tcp_close_reason reason)
+/* Written when the connection leaves the assembler (after the linger that counts late packets,
+ * such as the last ACK), as Zeek writes conn.log at removal. */
+static void on_removed(void *factory, const ms_tcp_conn *conn)
 {
-    conn_run *r = stream;
+    conn_run *r = factory;
     const ms_tcp_conn_info *in = ms_tcp_conn_get_info(conn);
+    ms_tcp_close_reason reason = in->close_reason;
     const ms_tcp_half_stats *o = &in->half[MS_TCP_CLIENT], *s = &in->half[MS_TCP_SERVER];
     char addr[64];
     ms_output *out = r->out;
@@ -162,8 +166,10 @@ int ms_cmd_conn(int argc, char **argv)
     }
     ms_tcp_opts topts;
     ms_cmd_tcp_opts(&opts, &topts);
-    ms_tcp_stream_ops ops = { on_new, NULL, NULL, on_complete };
+    ms_tcp_stream_ops ops = { on_new, NULL, NULL, NULL };
     run.a = ms_tcp_assembler_new(&topts, &ops, &run);
+    if (run.a)
+        ms_tcp_set_removed_hook(run.a, on_removed);
     ms_decode_opts dopts;
     ms_decode_opts_default(&dopts);
     dopts.eager = false;

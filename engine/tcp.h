@@ -107,6 +107,7 @@ typedef struct ms_tcp_conn_info {
     uint64_t first_ts_ns, last_ts_ns;
     ms_tcp_half_stats half[2]; /* by MS_TCP_CLIENT / MS_TCP_SERVER */
     char history[32];          /* Zeek conn.log history letters, e.g. "ShADadFf" */
+    ms_tcp_close_reason close_reason; /* why complete() was called (NONE before) */
 } ms_tcp_conn_info;
 
 const ms_tcp_conn_info *ms_tcp_conn_get_info(const ms_tcp_conn *conn);
@@ -171,5 +172,12 @@ int ms_tcp_flush(ms_tcp_assembler *a, uint64_t older_than_ns, uint64_t close_old
 void ms_tcp_flush_all(ms_tcp_assembler *a);
 
 const ms_tcp_stats *ms_tcp_assembler_stats(const ms_tcp_assembler *a);
+
+/* Optional: `removed(factory, conn)` is called when a connection leaves the table — after its
+ * complete() and the linger that absorbs late packets (removed at the flush once idle for
+ * older_than), at eviction, at port reuse, or in flush_all — with its final counters, late packets
+ * included (Zeek writes conn.log at this point). conn is borrowed for the call. */
+typedef void (*ms_tcp_removed_fn)(void *factory, const ms_tcp_conn *conn);
+void ms_tcp_set_removed_hook(ms_tcp_assembler *a, ms_tcp_removed_fn removed);
 
 #endif

@@ -91,6 +91,22 @@ const ms_tcp_conn_info *ms_tcp_conn_get_info(const ms_tcp_conn *conn)
     return &conn->info;
 }
 
+void ms_tcp_set_removed_hook(ms_tcp_assembler *a, ms_tcp_removed_fn removed)
+{
+    a->removed = removed;
+}
+
+/* Takes a (completed) connection out of the table, telling the removed hook first. */
+static void remove_conn(ms_tcp_assembler *a, ms_tcp_conn *c)
+{
+    if (a->removed) {
+        a->depth++;
+        a->removed(a->factory, c);
+        a->depth--;
+    }
+    ms_tcp_table_remove(a, c);
+}
+
 /* ---- accounting -------------------------------------------------------------------------- */
 
 static void check_accounting(const ms_tcp_assembler *a, const ms_tcp_conn *c)
@@ -518,6 +534,7 @@ static void finish(ms_tcp_assembler *a, ms_tcp_conn *c, ms_tcp_close_reason reas
         }
     }
     c->completed = true;
+    c->info.close_reason = reason;
     update_qlist(a, c);
     a->stats.conns_closed++;
     if (reason == MS_TCP_CLOSE_EVICTED)
@@ -704,7 +721,7 @@ static ms_tcp_conn *new_conn(ms_tcp_assembler *a, const ms_flow_key *key, uint64
             return NULL;
         if (!victim->completed)
             finish(a, victim, MS_TCP_CLOSE_EVICTED);
-        ms_tcp_table_remove(a, victim);
+        remove_conn(a, victim);
     }
     int sender = key_dir == MS_DIR_A_TO_B ? 0 : 1;
     bool syn = seg->flags & MS_TCP_SYN, ack = seg->flags & MS_TCP_ACK;
@@ -744,7 +761,7 @@ void ms_tcp_assemble(ms_tcp_assembler *a, const ms_flow_key *key, int key_dir, c
         /* a new SYN on a finished connection's tuple: port reuse, a new connection */
         int d = sender == c->client_side ? MS_TCP_CLIENT : MS_TCP_SERVER;
         if (!(c->info.half[d].syn && seg->seq + 1 == c->half[d].next_seq - (uint32_t)c->half[d].advanced)) {
-            ms_tcp_table_remove(a, c);
+            remove_conn(a, c);
             c = NULL;
         }
     }
@@ -879,10 +896,10 @@ int ms_tcp_flush(ms_tcp_assembler *a, uint64_t older_than_ns, uint64_t close_old
     while (c && c->info.last_ts_ns < horizon) {
         ms_tcp_conn *next = c->lru_next;
         if (c->completed) {
-            ms_tcp_table_remove(a, c);
+            remove_conn(a, c);
         } else if (c->info.last_ts_ns < close_older_than_ns) {
             finish(a, c, MS_TCP_CLOSE_IDLE);
-            ms_tcp_table_remove(a, c);
+            remove_conn(a, c);
             closed++;
         }
         c = next;
@@ -896,6 +913,6 @@ void ms_tcp_flush_all(ms_tcp_assembler *a)
         ms_tcp_conn *c = a->lru_head;
         finish(a, c, MS_TCP_CLOSE_FLUSH);
         check_accounting(a, c);
-        ms_tcp_table_remove(a, c);
+        remove_conn(a, c);
     }
 }

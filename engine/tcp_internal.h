@@ -96,6 +96,7 @@ struct ms_tcp_assembler {
     ms_tcp_opts opts;
     ms_tcp_stream_ops ops;
     void *factory;
+    ms_tcp_removed_fn removed; /* optional hook (ms_tcp_set_removed_hook) */
     ms_tcp_stats stats;
     ms_tcp_page_pool pages;
     /* connection table (tcp_conntable.c) */

@@ -692,6 +692,39 @@ static void test_stream_null_still_counts_the_connection(void **state)
     ms_tcp_assembler_free(a);
 }
 
+static int removed_calls;
+static ms_tcp_conn_info removed_info;
+
+static void on_removed(void *factory, const ms_tcp_conn *conn)
+{
+    removed_calls++;
+    removed_info = *ms_tcp_conn_get_info(conn);
+}
+
+static void test_removed_hook_sees_late_packets_after_the_linger(void **state)
+{
+    rec *r = rec_new(NULL);
+    removed_calls = 0;
+    ms_tcp_set_removed_hook(r->a, on_removed);
+    handshake(r);
+    seg(r, 'c', 101, FIN, NULL);
+    seg(r, 's', 501, FIN, NULL);
+    assert_int_equal(r->completes, 1);
+    uint64_t t_last = r->now;
+    seg(r, 'c', 102, ACK, NULL);          /* the last ACK: after complete, before removal */
+    ms_tcp_flush(r->a, t_last, 0);        /* not idle long enough: still lingering */
+    assert_int_equal(removed_calls, 0);
+    ms_tcp_flush(r->a, t_last + 1, 0);
+    assert_int_equal(removed_calls, 1);
+    assert_int_equal(removed_info.half[MS_TCP_CLIENT].packets, 3);
+    assert_int_equal(removed_info.half[MS_TCP_SERVER].packets, 2);
+    assert_int_equal(removed_info.close_reason, MS_TCP_CLOSE_FIN);
+    ms_tcp_flush_all(r->a);
+    assert_int_equal(removed_calls, 1);
+    assert_int_equal(ms_tcp_assembler_stats(r->a)->conns_closed, 1);
+    rec_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_rejected_segments_are_discarded_and_counted),
         cmocka_unit_test(test_many_interleaved_connections_keep_their_own_bytes),
         cmocka_unit_test(test_stream_null_still_counts_the_connection),
+        cmocka_unit_test(test_removed_hook_sees_late_packets_after_the_linger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
