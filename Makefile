@@ -119,4 +119,4 @@ lint:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/engine/main.d $(TEST_BIN:=.d) $(TOOL_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/engine/main.d $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(TEST_HELPER_OBJ:.o=.d) $(EMBED_OBJ:.o=.d)
