@@ -90,8 +90,9 @@ static bool call(lua_State *L, ms_lua_conn *c, const char *what, int nargs, int 
     int fidx = lua_gettop(L) - nargs;
     lua_pushcfunction(L, ms_lua_msgh);
     lua_insert(L, fidx);
-    ms_lua_arm(c->rt);
+    ms_lua_enter(c->rt, L);
     int rc = lua_pcall(L, nargs, nres, fidx);
+    ms_lua_leave(c->rt);
     lua_remove(L, fidx);
     if (rc != LUA_OK) {
         fail(c, what, error_text(L, -1));
@@ -147,8 +148,9 @@ static int detect(lua_State *L, ms_lua_conn *c, int dir, const uint8_t *b, size_
         lua_pushinteger(L, dir);
         lua_pushcfunction(L, ms_lua_msgh);
         lua_insert(L, -4);
-        ms_lua_arm(rt);
+        ms_lua_enter(rt, L);
         int rc = lua_pcall(L, 2, 1, -4);
+        ms_lua_leave(rt);
         ms_lua_bytes_done(view);
         bool yes = rc == LUA_OK && lua_toboolean(L, -1);
         if (rc != LUA_OK)
@@ -262,8 +264,9 @@ static void resume(lua_State *L, ms_lua_conn *c, int dir)
     lua_State *co = h->co;
     int nres = 0;
     int top = lua_gettop(L);
-    ms_lua_arm(c->rt);
+    ms_lua_enter(c->rt, co);
     int rc = lua_resume(co, L, nargs, &nres);
+    ms_lua_leave(c->rt);
     if (rc == LUA_YIELD) {
         lua_pop(co, nres);
         return;

@@ -3,6 +3,8 @@
 #ifndef MS_LUA_INT_H
 #define MS_LUA_INT_H
 
+#include <signal.h>
+
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -86,6 +88,7 @@ struct ms_lua_conn {
     ms_lua_conn *prev, *next; /* open connections (freed at ms_lua_free) */
 };
 
+#define MS_LUA_MAX_NEST 32     /* coroutine.resume depth tracked for the budget */
 #define MS_LUA_POOL_CLASSES 16 /* free lists for blocks of 16, 32, ... 256 bytes */
 
 typedef struct ms_lua_pool_block {
@@ -101,7 +104,6 @@ struct ms_lua {
     size_t mem_limit;
     uint64_t budget;          /* instructions per call */
     uint64_t instr;           /* instructions counted in the current call */
-    bool in_call;             /* a call into Lua is running (budget armed) */
     int nprotos;
     ms_lua_proto protos[MS_LUA_MAX_PROTOCOLS];
     uint8_t tcp_ports[65536]; /* protocol index + 1, 0 = none */
@@ -115,13 +117,26 @@ struct ms_lua {
     ms_lua_conn *conns;       /* open connections */
     uint64_t now_ns;          /* capture time of the data being handed to parsers (moonshark.now) */
     bool print_traceback;     /* MOONSHARK_LUA_TRACEBACK set */
+    /* lazily armed budget (see runtime.c); fields read by the SIGVTALRM handler are volatile */
+    bool lazy_budget;         /* count hook armed by the timer (else always on) */
+    bool timer_on;            /* this runtime counts as a timer user */
+    volatile sig_atomic_t in_call;   /* a call into Lua is running */
+    volatile sig_atomic_t armed;     /* the count hook is on for this call */
+    volatile unsigned long call_seq; /* calls entered */
+    volatile unsigned long seen_seq; /* call seen by the last timer tick */
+    lua_State *volatile threads[MS_LUA_MAX_NEST]; /* threads running Lua: [0] the one C resumed */
+    volatile sig_atomic_t hooked[MS_LUA_MAX_NEST];
+    volatile int nthreads;
 };
 
 #define MS_LUA_HOOK_STEP 1000 /* instructions between budget checks */
 
 /* runtime.c */
 ms_lua *ms_lua_of(lua_State *L);
-void ms_lua_arm(ms_lua *rt);                         /* resets the budget before a call */
+/* Around every call into Lua (pcall or resume of `thread`): resets the budget, and for the lazy
+ * budget tells the timer which thread runs. */
+void ms_lua_enter(ms_lua *rt, lua_State *thread);
+void ms_lua_leave(ms_lua *rt);
 int ms_lua_msgh(lua_State *L);                       /* message handler adding a traceback */
 void ms_lua_push_error(lua_State *L, ms_lua *rt, const char *kind, uint64_t bytes, uint64_t limit);
 void ms_lua_report(ms_lua_conn *c, const char *what, const char *msg);

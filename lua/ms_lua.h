@@ -31,6 +31,9 @@ typedef struct ms_lua_opts {
     bool sandbox;           /* default true; false = --unsafe-lua */
     size_t mem_limit;       /* bytes the Lua allocator may hold (default 256 MiB, 0 = default) */
     uint64_t instr_budget;  /* VM instructions per call into Lua (default 10M, 0 = default) */
+    bool exact_budget;      /* count every instruction of every call (slower); default: the count
+                               hook is armed for a call still running after ~10-20 ms of CPU, which
+                               then has instr_budget more instructions */
     ms_out_format format;   /* record format for emit (default MS_FMT_AUTO: table on a tty, else TSV) */
     FILE *out;              /* where records go (default stdout); not closed by the runtime */
     const char *out_dir;    /* when set, each log goes to DIR/LOG.log (or .json) instead of out */

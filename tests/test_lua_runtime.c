@@ -262,6 +262,56 @@ static void test_instruction_budget_stops_infinite_loop(void **state)
     fx_free(&fx);
 }
 
+/* Every way a script can spin: in a callback, in a reader, in coroutines it resumes or wraps
+ * itself, with the lazily armed budget (default) and with the exact one. */
+static void run_spin(const char *body, bool exact)
+{
+    fixture fx;
+    ms_lua_opts opts;
+    ms_lua_opts_default(&opts);
+    opts.instr_budget = 200000;
+    opts.exact_budget = exact;
+    fx_open_opts(&fx, &opts);
+    char script[1024];
+    snprintf(script, sizeof script,
+             "local p = moonshark.protocol{ name = 'spin', tcp_ports = {9} }\n"
+             "function p.on_data(conn, dir, b) %s end\n"
+             "local q = moonshark.protocol{ name = 'ok', tcp_ports = {10} }\n"
+             "function q.on_data(conn, dir, b) moonshark.emit('ok', { n = #b }) end\n",
+             body);
+    fx_load(&fx, script);
+    ms_lua_conn *c1 = open_conn(&fx, "CSpin", 9, NULL);
+    ms_lua_conn_data(c1, C, (const uint8_t *)"x", 1, 0);
+    ms_lua_conn *c2 = open_conn(&fx, "COk", 10, NULL);
+    ms_lua_conn_data(c2, C, (const uint8_t *)"abcd", 4, 0);
+    ms_lua_conn_close(c1, "fin");
+    ms_lua_conn_close(c2, "fin");
+    const ms_lua_stats *st = ms_lua_get_stats(fx.rt);
+    if (st->script_errors != 1 || st->budget_hits != 1)
+        fail_msg("%s (%s): errors %llu budget hits %llu", body, exact ? "exact" : "lazy",
+                 (unsigned long long)st->script_errors, (unsigned long long)st->budget_hits);
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"n\":4}\n");
+    fx_free(&fx);
+}
+
+static void test_instruction_budget_reaches_callbacks_and_nested_coroutines(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = {
+        "while true do end",
+        "local x = 0; while true do x = x + 1 end",
+        "coroutine.wrap(function() while true do end end)()",
+        "local co = coroutine.create(function() while true do end end); local ok, e = coroutine.resume(co); error(e, 0)",
+        "coroutine.wrap(function() coroutine.wrap(function() while true do end end)() end)()",
+        "local t = {}; while true do t[#t % 100 + 1] = tostring(#t) end",
+    };
+    for (size_t i = 0; i < MS_ARRAY_LEN(bodies); i++) {
+        run_spin(bodies[i], false);
+        run_spin(bodies[i], true);
+    }
+}
+
 static void test_error_in_one_connection_does_not_affect_another(void **state)
 {
     (void)state;
@@ -741,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_unsafe_lua_lifts_the_sandbox),
         cmocka_unit_test(test_memory_ceiling_stops_runaway_allocation),
         cmocka_unit_test(test_instruction_budget_stops_infinite_loop),
+        cmocka_unit_test(test_instruction_budget_reaches_callbacks_and_nested_coroutines),
         cmocka_unit_test(test_error_in_one_connection_does_not_affect_another),
         cmocka_unit_test(test_reader_requests_whole_input),
         cmocka_unit_test(test_reader_requests_one_byte_at_a_time),
