@@ -15,7 +15,7 @@ static const char RBOX_KEY = 0; /* address used as the table key of the box */
 
 #define MAX_READ (64u << 20)     /* r:read / r:peek larger than this raise an error */
 #define DEFAULT_LINE_MAX 65536
-#define DEFAULT_HEADERS_MAX 262144
+#define DEFAULT_HEADERS_MAX 65536
 
 typedef struct rbox {
     ms_lua_half *h;   /* NULL once the connection closed */
