@@ -98,14 +98,15 @@ uint64_t ms_tcp_view_ts(const ms_tcp_view *view, uint64_t offset);
 
 /* Read-only facts about a connection, valid while the connection lives. */
 typedef struct ms_tcp_conn_info {
+    /* fields used on every packet first (cache locality), then the rest */
     ms_flow_key key;
+    uint64_t first_ts_ns, last_ts_ns;
+    ms_tcp_half_stats half[2]; /* by MS_TCP_CLIENT / MS_TCP_SERVER */
     ms_endpoint client;        /* orig_h / orig_p */
     ms_endpoint server;        /* resp_h / resp_p */
     bool client_guessed;       /* no SYN seen: client is the first packet's sender */
     uint64_t uid_counter;      /* per-assembler connection number (for ms_uid_format) */
     char uid[24];              /* Zeek-style uid */
-    uint64_t first_ts_ns, last_ts_ns;
-    ms_tcp_half_stats half[2]; /* by MS_TCP_CLIENT / MS_TCP_SERVER */
     char history[32];          /* Zeek conn.log history letters, e.g. "ShADadFf" */
     ms_tcp_close_reason close_reason; /* why complete() was called (NONE before) */
 } ms_tcp_conn_info;

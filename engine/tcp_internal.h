@@ -69,18 +69,18 @@ typedef struct ms_tcp_half {
 } ms_tcp_half;
 
 struct ms_tcp_conn {
-    /* lookup fields first: hash, chain and key share the first cache line */
+    /* lookup and per-packet fields first: they share the first cache lines with the key */
     uint64_t hash;
     ms_tcp_conn *hnext;        /* hash chain */
-    ms_tcp_conn_info info;     /* public facts (key first, endpoints, stats, history) */
-    ms_tcp_half half[2];       /* by MS_TCP_CLIENT / MS_TCP_SERVER */
     void *stream;              /* what new_stream returned */
+    uint64_t lru_ts_ns;        /* capture time of the last move to the LRU tail */
     int client_side;           /* key side (0 = a, 1 = b) of the client */
     bool completed;            /* complete() was called: lingering to absorb late packets */
     bool in_queued_list;
     uint8_t hist_len;          /* letters in info.history */
+    ms_tcp_conn_info info;     /* public facts (key first, times, stats, then the rest) */
+    ms_tcp_half half[2];       /* by MS_TCP_CLIENT / MS_TCP_SERVER */
     ms_tcp_conn *lru_prev, *lru_next;     /* least recently seen first */
-    uint64_t lru_ts_ns;        /* capture time of the last move to the LRU tail */
     ms_tcp_conn *q_prev, *q_next;         /* connections holding queued pages, oldest first */
 };
 
