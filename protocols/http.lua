@@ -431,9 +431,28 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
   return nil
 end
 
+-- After bytes of the answers were lost, the next status line found answers one of the requests
+-- still waiting, but which one is unknown. Clients that do not pipeline (nearly all) send a request
+-- only once the previous answer is complete, so it answers the latest request sent before it;
+-- the earlier ones lost their answers in the gap (tagged gap, no status).
+local function skip_lost_answers(st, ts)
+  local k = st.nresp + 1
+  for i = st.nresp + 2, st.nreq do
+    local tx = st.tx[i]
+    if tx and tx.ts and ts and tx.ts <= ts then k = i end
+  end
+  for i = st.nresp + 1, k - 1 do
+    local tx = tx_at(st, i)
+    tag(tx, "gap")
+    tx.resp_done = true
+  end
+  st.nresp = k - 1
+end
+
 -- The response side: status lines, headers, bodies; an HTTP/0.9 answer (no status line) is a
 -- body up to the close; resyncs at the next status line after a gap or garbage.
 local function run_responses(r, conn, st, resyncing, first_line, first_ts)
+  local lost = false  -- bytes of this side were lost since the last status line
   while true do
     local line, ts = first_line, first_ts
     first_line = nil
@@ -460,6 +479,7 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
       if not ok then
         if type(line) ~= "table" then error(line, 0) end
         if line.kind == "limit" then r:skip(LINE_MAX) end
+        if line.kind == "gap" then lost = true end
         resyncing = true
         line = false
       end
@@ -467,15 +487,19 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
     if line and line ~= "" then
       local version, code, reason = parse_status_line(line)
       if version then
-        -- found by resync with no request waiting, or far more answers than requests (a peer
-        -- that only answers must not make the queue grow)
-        local orphan = (resyncing and st.nresp >= st.nreq) or st.nresp - st.nreq >= MAX_PENDING
-        resyncing = false
+        -- orphans: found by resync with no request waiting; on a connection seen without its
+        -- SYN, answers before any request (their requests went by before the capture began);
+        -- far more answers than requests (a peer that only answers must not grow the queue)
+        local orphan = (resyncing and st.nresp >= st.nreq) or (conn.client_guessed and st.nreq == 0)
+                       or st.nresp - st.nreq >= MAX_PENDING
+        if lost and not orphan then skip_lost_answers(st, ts) end
+        resyncing, lost = false, false
         local ok2, res = pcall(read_response, r, conn, st, version, code, reason, ts, orphan)
         if not ok2 then
           if type(res) ~= "table" then error(res, 0) end
           local tx = st.cur_resp
           tag(tx, res.kind == "gap" and "gap" or "header_limit")
+          if res.kind == "gap" then lost = true end
           if tx and tx.status_code then
             tx.resp_done = true
             if not tx.depth then emit(conn, st, tx) end  -- an orphan is not queued

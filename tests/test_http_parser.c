@@ -798,6 +798,28 @@ static void test_answers_without_requests_stay_bounded(void **state)
     assert_int_equal(n, 300);
 }
 
+static void test_answer_after_a_lost_answer_goes_to_the_latest_request(void **state)
+{
+    (void)state;
+    /* a client that waits for each answer: the answer to /2 is lost in a gap, so the next
+     * status line answers /3 (sent after /2's answer), not /2 */
+    static const step steps[] = {
+        DATA(C, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        DATA(C, "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"),
+        GAP(S, 120),
+        DATA(C, "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabc"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/1\"", "\"status_code\":200", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/2\"", "\"tags\":[\"gap\"]", NULL }, { "status_code", NULL } },
+        { { "\"uri\":\"/3\"", "\"status_code\":404", "\"response_body_len\":3", NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -835,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_capture_starting_mid_body_resyncs_at_next_request),
         cmocka_unit_test(test_ssdp_request_over_udp_is_logged),
         cmocka_unit_test(test_answers_without_requests_stay_bounded),
+        cmocka_unit_test(test_answer_after_a_lost_answer_goes_to_the_latest_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

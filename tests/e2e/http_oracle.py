@@ -135,6 +135,20 @@ def conn_key(k):
     return (k[0], k[1], k[2], k[3])
 
 
+def tshark_responses(path):
+    """request frame -> list of (status code, content type) from X.http-resp.tsv (if any)."""
+    out = collections.defaultdict(list)
+    if not os.path.exists(path):
+        return out
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            c = line.rstrip("\n").split("\t")
+            c += [""] * (11 - len(c))
+            if c[1] and c[8]:
+                out[c[1]].append((c[8], c[10]))
+    return out
+
+
 def compare(binary, pcap, tsv):
     """Matches oracle rows to moonshark records. tshark's port columns are tcp.*: empty for HTTP
     over UDP (SSDP), where any port matches. tshark lists one request per frame (-E occurrence=l,
@@ -176,6 +190,27 @@ def compare(binary, pcap, tsv):
                     cmp[0] += 1
                 else:
                     field_diffs.append((o["frame"], name, mine, theirs))
+    # the response side: tshark's status code for a matched request, where exactly one response
+    # names the request's frame (http.request_in); content type without parameters
+    resp = tshark_responses(pcap + ".http-resp.tsv")
+    status_cmp, ctype_cmp = [0, 0], [0, 0]
+    for o, m in matched_rows:
+        rs = resp.get(o["frame"], [])
+        if len(rs) != 1:
+            continue
+        code, ctype = rs[0]
+        status_cmp[1] += 1
+        if str(m.get("status_code")) == code.split(",")[-1]:
+            status_cmp[0] += 1
+        else:
+            field_diffs.append((o["frame"], "status_code", m.get("status_code"), code))
+        mime = ctype.split(";")[0].strip().lower()
+        if mime and m.get("resp_mime_types"):
+            ctype_cmp[1] += 1
+            if m["resp_mime_types"][0] == mime:
+                ctype_cmp[0] += 1
+            else:
+                field_diffs.append((o["frame"], "resp_mime_types", m["resp_mime_types"], mime))
     extra, hidden = [], []
     by_conn = collections.defaultdict(list)  # conn -> [(depth, frame ts)] of listed requests
     for o, m in matched_rows:
@@ -201,7 +236,8 @@ def compare(binary, pcap, tsv):
         missing = still
     return {"pcap": pcap, "tshark": len(oracle), "moonshark": len(recs), "matched": matched,
             "missing": missing, "extra": extra, "hidden": hidden, "undelivered": undelivered,
-            "host": host_cmp, "ua": ua_cmp, "field_diffs": field_diffs, "rc": rc, "stderr": err}
+            "host": host_cmp, "ua": ua_cmp, "status": status_cmp, "ctype": ctype_cmp,
+            "field_diffs": field_diffs, "rc": rc, "stderr": err}
 
 
 def main():
@@ -260,6 +296,10 @@ def main():
         tot["host_cmp"] += r["host"][1]
         tot["ua_agree"] += r["ua"][0]
         tot["ua_cmp"] += r["ua"][1]
+        tot["status_agree"] += r["status"][0]
+        tot["status_cmp"] += r["status"][1]
+        tot["ctype_agree"] += r["ctype"][0]
+        tot["ctype_cmp"] += r["ctype"][1]
         if r["rc"] not in (0, 1) or "AddressSanitizer" in r["stderr"]:
             crashed += 1
         if not r["missing"] and not r["extra"] and not r["field_diffs"] and not r["undelivered"]:
@@ -316,8 +356,12 @@ def main():
     print("http_oracle: parser agreement %.2f%% (delivered connections, reviewed differences "
           "excused); raw agreement %.2f%%; tshark requests found %.2f%%"
           % (agreement, raw, recall))
-    print("http_oracle: host agree %.2f%% of %d, user_agent agree %.2f%% of %d, captures crashed %d"
-          % (host_pct, tot["host_cmp"], ua_pct, tot["ua_cmp"], crashed))
+    status_pct = pct(tot["status_agree"], tot["status_cmp"])
+    ctype_pct = pct(tot["ctype_agree"], tot["ctype_cmp"])
+    print("http_oracle: host agree %.2f%% of %d, user_agent agree %.2f%% of %d, response status agree "
+          "%.2f%% of %d, response content type agree %.2f%% of %d, captures crashed %d"
+          % (host_pct, tot["host_cmp"], ua_pct, tot["ua_cmp"], status_pct, tot["status_cmp"], ctype_pct,
+             tot["ctype_cmp"], crashed))
     print("http_oracle: captures identical %d, differing %d" % (files_ok, files_bad))
     stale = sorted(set(KNOWN) - known_seen)
     for kk in stale:
