@@ -1,7 +1,7 @@
 /* test_http_parser.c — protocols/http.lua through the runtime's per-connection API.
  * Every scenario is a script of steps (direction + bytes, a gap, an end) and runs once per
  * segmentation: whole steps, one byte at a time, cut inside every CRLF and after every ':',
- * 3-byte pieces, and 7-byte pieces. Records come out as JSON lines (open_memstream) and each
+ * 3-byte pieces, 7-byte pieces, and pieces of 1 to 40 bytes from a fixed-seed generator. Records come out as JSON lines (open_memstream) and each
  * expected record is checked field by field, including fields that must stay unset. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,8 +17,9 @@
 
 enum { C = MS_LUA_CLIENT, S = MS_LUA_SERVER };
 enum { STEP_DATA, STEP_GAP, STEP_END, STEP_CLOSE };
-enum { SEG_WHOLE, SEG_BYTES, SEG_CRLF, SEG_3, SEG_7, SEG_MODES };
-static const char *const seg_names[SEG_MODES] = { "whole", "bytewise", "crlf-split", "3-byte", "7-byte" };
+enum { SEG_WHOLE, SEG_BYTES, SEG_CRLF, SEG_3, SEG_7, SEG_RANDOM, SEG_MODES };
+static const char *const seg_names[SEG_MODES] = { "whole", "bytewise", "crlf-split", "3-byte", "7-byte",
+                                                  "random 1-40 (fixed seed)" };
 
 typedef struct step {
     int kind;
@@ -57,7 +58,7 @@ static void conn_info(ms_lua_conn_info *info, bool guessed)
 }
 
 /* Feeds one data step cut as the segmentation says. */
-static void feed_step(ms_lua_conn *c, const step *s, int mode, uint64_t ts)
+static void feed_step(ms_lua_conn *c, const step *s, int mode, uint64_t ts, uint32_t *rng)
 {
     size_t len = s->len ? s->len : strlen(s->text);
     const uint8_t *p = (const uint8_t *)s->text;
@@ -68,6 +69,10 @@ static void feed_step(ms_lua_conn *c, const step *s, int mode, uint64_t ts)
         case SEG_BYTES: n = 1; break;
         case SEG_3: n = 3; break;
         case SEG_7: n = 7; break;
+        case SEG_RANDOM:
+            *rng = *rng * 1103515245u + 12345u;
+            n = 1 + (*rng >> 16) % 40;
+            break;
         case SEG_CRLF: {
             /* up to and including the next '\r' or ':' (so CR and LF land in different pieces) */
             n = 1;
@@ -105,10 +110,11 @@ static void run_steps(const step *steps, int mode, bool guessed, run_result *res
     ms_lua_conn *c = ms_lua_conn_open(rt, &info);
     assert_non_null(c);
     uint64_t ts = 1000000000000ULL;
+    uint32_t rng = 20261123u;
     for (const step *s = steps; s->kind != STEP_CLOSE; s++) {
         ts += 1000000000ULL;
         if (s->kind == STEP_DATA)
-            feed_step(c, s, mode, ts);
+            feed_step(c, s, mode, ts, &rng);
         else if (s->kind == STEP_GAP)
             ms_lua_conn_gap(c, s->dir, s->len);
         else
