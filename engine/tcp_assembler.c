@@ -606,8 +606,10 @@ static uint32_t queue_bytes(ms_tcp_assembler *a, ms_tcp_conn *c, int dir, const 
     return 0;
 }
 
-/* The half of which conn waits longest on queued bytes, for the total page limit. */
-static bool skip_oldest_gap(ms_tcp_assembler *a)
+/* For the total page limit: skips the gap of the half that waits longest on queued bytes.
+ * Returns false when nothing is queued anywhere, or when that half is (self, self_dir) and its
+ * gap ends at the bytes at self_seq being queued (the caller skips to them instead). */
+static bool skip_oldest_gap(ms_tcp_assembler *a, ms_tcp_conn *self, int self_dir, uint32_t self_seq)
 {
     for (ms_tcp_conn *v = a->q_head; v; v = v->q_next) {
         int best = -1;
@@ -615,12 +617,13 @@ static bool skip_oldest_gap(ms_tcp_assembler *a)
             if (!v->half[d].closed && v->half[d].queue &&
                 (best < 0 || v->half[d].queue->ts_ns < v->half[best].queue->ts_ns))
                 best = d;
-        if (best >= 0) {
-            a->stats.page_limit_skips++;
-            skip_gap(a, v, best);
-            finish_if_done(a, v);
-            return true;
-        }
+        if (best < 0)
+            continue;
+        if (v == self && best == self_dir && ms_seq_diff(self_seq, v->half[best].queue->seq) > 0)
+            return false;
+        skip_gap(a, v, best);
+        finish_if_done(a, v);
+        return true;
     }
     return false;
 }
@@ -680,22 +683,19 @@ static void payload(ms_tcp_assembler *a, ms_tcp_conn *c, int dir, const uint8_t 
         p += done;
         seq += done;
         len = left;
-        /* a page limit: skip the oldest gap so queued bytes can go and pages come free */
-        if (h->nqueued >= a->opts.max_pages_per_conn && h->queue) {
-            a->stats.page_limit_skips++;
+        /* a page limit: give up on the oldest gap so queued bytes can go and pages come free.
+         * For this half that gap ends at its first queued page or at these bytes, whichever
+         * comes first (skipping past these bytes would lose them). */
+        a->stats.page_limit_skips++;
+        bool own = h->nqueued >= a->opts.max_pages_per_conn || !skip_oldest_gap(a, c, dir, seq);
+        if (!own)
+            continue;
+        if (h->queue && ms_seq_diff(h->queue->seq, seq) > 0) {
             skip_gap(a, c, dir);
             continue;
         }
-        if (h->nqueued < a->opts.max_pages_per_conn && skip_oldest_gap(a))
-            continue;
-        /* nothing queued anywhere to give up on: skip straight to these bytes */
-        a->stats.page_limit_skips++;
         int32_t gap = ms_seq_diff(h->next_seq, seq);
         if (gap > 0) {
-            if (h->queue && ms_seq_diff(h->queue->seq, seq) > 0) {
-                skip_gap(a, c, dir);
-                continue;
-            }
             count_skip(a, c, dir, (uint64_t)gap);
             history(c, dir, 'G');
             h->next_seq = seq;

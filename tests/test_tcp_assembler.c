@@ -476,6 +476,32 @@ static void test_page_limit_per_connection_forces_a_skip(void **state)
     rec_free(r);
 }
 
+static void test_page_limit_never_skips_past_the_bytes_being_queued(void **state)
+{
+    ms_tcp_opts o;
+    ms_tcp_opts_default(&o);
+    o.max_pages_per_conn = 2;
+    rec *r = rec_new(&o);
+    handshake(r);
+    seg(r, 'c', 101, PSH, "a");
+    seg(r, 'c', 110, PSH, "j");   /* page 1 */
+    seg(r, 'c', 120, PSH, "t");   /* page 2 */
+    seg(r, 'c', 105, PSH, "e");   /* no page left, and it lies before the queued pages */
+    expect_log(r, "new c\n"
+                  "c start skip=0 kept=0 'a'\n"
+                  "c skip=3 kept=0 'e'\n");
+    ms_tcp_flush_all(r->a);
+    expect_log(r, "new c\n"
+                  "c start skip=0 kept=0 'a'\n"
+                  "c skip=3 kept=0 'e'\n"
+                  "c skip=4 kept=0 'j'\n"
+                  "c skip=9 kept=0 't'\n"
+                  "complete flush\n");
+    assert_int_equal(r->info.half[0].bytes_overlap, 0);
+    assert_int_equal(r->info.half[0].bytes_delivered, 4);
+    rec_free(r);
+}
+
 static void test_total_page_limit_skips_the_oldest_gap_of_any_connection(void **state)
 {
     ms_tcp_opts o;
@@ -752,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_kept_bytes_come_back_before_queued_bytes),
         cmocka_unit_test(test_view_fetch_copies_only_across_chunks),
         cmocka_unit_test(test_page_limit_per_connection_forces_a_skip),
+        cmocka_unit_test(test_page_limit_never_skips_past_the_bytes_being_queued),
         cmocka_unit_test(test_total_page_limit_skips_the_oldest_gap_of_any_connection),
         cmocka_unit_test(test_page_limit_with_nothing_queued_skips_to_the_segment),
         cmocka_unit_test(test_connection_limit_evicts_the_least_recently_seen),
