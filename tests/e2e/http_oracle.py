@@ -366,12 +366,15 @@ def main():
     stale = sorted(set(KNOWN) - known_seen)
     for kk in stale:
         print("http_oracle: note: reviewed difference no longer seen: %s %s %s %r" % kk)
+    # response side: the 15 status differences are deliberately broken status lines
+    # (docs/http-oracle.md); content type suffers the output.c set bug until it is fixed
     checks = [("parser agreement", agreement >= a.min), ("host", host_pct >= a.min),
-              ("user_agent", ua_pct >= a.min), ("no crash", crashed == 0)]
+              ("user_agent", ua_pct >= a.min), ("response status", status_pct >= 97.0),
+              ("response content type", ctype_pct >= 95.0), ("no crash", crashed == 0)]
     npass = sum(1 for _n, c in checks if c)
     for n, c in checks:
         if not c:
-            print("http_oracle: FAIL %s (need >= %.1f%%)" % (n, a.min))
+            print("http_oracle: FAIL %s (see the figures above and docs/http-oracle.md)" % n)
     print("http_oracle: %d passed, %d failed" % (npass, len(checks) - npass))
     return 0 if npass == len(checks) else 1
 

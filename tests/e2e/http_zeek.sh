@@ -1,6 +1,6 @@
 #!/bin/sh
 # `moonshark http --json` against Zeek's http.log baselines (zeek/http/*.zeek-expected.http.log):
-# every Zeek record paired, >= 95% of fields equal. Env: MOONSHARK, PCAPS. Skips when absent.
+# every Zeek record paired (>= 99%), >= 99% of fields equal. Env: MOONSHARK, PCAPS. Skips when absent.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 MOONSHARK=${MOONSHARK:-$top/build/moonshark}
 PCAPS=${PCAPS:-$top/../shared/pcaps}
@@ -13,4 +13,4 @@ fi
 if ! command -v python3 >/dev/null 2>&1; then
     echo "http_zeek: SKIP: python3 not found"; exit 0
 fi
-exec python3 "$top/tests/e2e/http_zeek.py" "$MOONSHARK" "$PCAPS"
+exec python3 "$top/tests/e2e/http_zeek.py" "$MOONSHARK" "$PCAPS" --min 99
