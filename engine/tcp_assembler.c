@@ -109,19 +109,23 @@ static void remove_conn(ms_tcp_assembler *a, ms_tcp_conn *c)
 
 /* ---- accounting -------------------------------------------------------------------------- */
 
-static void check_accounting(const ms_tcp_assembler *a, const ms_tcp_conn *c)
+/* The identity for one half (debug builds). */
+static void check_half(const ms_tcp_conn *c, int d)
 {
 #ifndef NDEBUG
-    for (int d = 0; d < 2; d++) {
-        const ms_tcp_half_stats *s = &c->info.half[d];
-        assert(s->bytes_seen == s->bytes_delivered + s->bytes_overlap + s->bytes_discarded +
-                                    c->half[d].queued_bytes);
-    }
-    (void)a;
+    const ms_tcp_half_stats *s = &c->info.half[d];
+    assert(s->bytes_seen == s->bytes_delivered + s->bytes_overlap + s->bytes_discarded + c->half[d].queued_bytes);
 #else
-    (void)a;
     (void)c;
+    (void)d;
 #endif
+}
+
+static void check_accounting(const ms_tcp_assembler *a, const ms_tcp_conn *c)
+{
+    (void)a;
+    check_half(c, 0);
+    check_half(c, 1);
 }
 
 static void count_overlap(ms_tcp_assembler *a, ms_tcp_conn *c, int dir, uint64_t n)
@@ -751,10 +755,15 @@ static ms_tcp_conn *new_conn(ms_tcp_assembler *a, const ms_flow_key *key, uint64
 
 void ms_tcp_assemble(ms_tcp_assembler *a, const ms_flow_key *key, int key_dir, const ms_tcp_segment *seg)
 {
+    ms_tcp_assemble_hashed(a, key, ms_tcp_key_hash(a, key), key_dir, seg);
+}
+
+void ms_tcp_assemble_hashed(ms_tcp_assembler *a, const ms_flow_key *key, uint64_t hash, int key_dir,
+                            const ms_tcp_segment *seg)
+{
     a->stats.segments++;
     if (seg->ts_ns > a->now_ns)
         a->now_ns = seg->ts_ns;
-    uint64_t hash = ms_tcp_key_hash(a, key);
     ms_tcp_conn *c = ms_tcp_table_find(a, key, hash);
     int sender = key_dir == MS_DIR_A_TO_B ? 0 : 1;
     if (c && c->completed && (seg->flags & (MS_TCP_SYN | MS_TCP_ACK | MS_TCP_RST)) == MS_TCP_SYN) {
@@ -781,6 +790,42 @@ void ms_tcp_assemble(ms_tcp_assembler *a, const ms_flow_key *key, int key_dir, c
     ms_tcp_half_stats *st = &c->info.half[dir];
     uint32_t len = seg->payload ? seg->len : 0;
     uint8_t fl = seg->flags;
+
+    if (!c->completed && !(fl & (MS_TCP_SYN | MS_TCP_FIN | MS_TCP_RST)) && h->started && !h->has_alt &&
+        !(c->stream && a->ops.accept)) {
+        /* The common segment: an ACK or in-sequence data on a started half, no SYN/FIN/RST, no
+         * accept callback, its history letter already recorded. The general path below would
+         * take exactly these steps (its other branches all test what is excluded here). */
+        uint32_t letter = len > 0 ? 1u << ('D' - 'A') : (fl & MS_TCP_ACK) ? 1u << ('A' - 'A') : 0;
+        if (!(letter & ~h->hist_mask)) {
+            st->packets++;
+            st->bytes_seen += len;
+            a->stats.bytes_seen += len;
+            if (!st->first_ts_ns)
+                st->first_ts_ns = seg->ts_ns;
+            st->last_ts_ns = seg->ts_ns;
+            c->info.last_ts_ns = seg->ts_ns;
+            bool own_half_only = true;
+            if (len > 0) {
+                if (!h->closed && !h->fin_pending && seg->seq == h->next_seq) {
+                    deliver(a, c, dir, seg->payload, seg->seq, len, seg->ts_ns, false); /* as payload() would */
+                } else {
+                    payload(a, c, dir, seg->payload, seg->seq, len, seg->ts_ns);
+                    own_half_only = false; /* a page limit may skip a gap of the other half */
+                }
+            }
+            if (!h->closed && h->fin_pending && h->next_seq == h->fin_seq)
+                deliver(a, c, dir, NULL, 0, 0, 0, false);
+            if (c->in_queued_list || h->queue || h->fin_pending)
+                update_qlist(a, c);
+            finish_if_done(a, c);
+            if (own_half_only)
+                check_half(c, dir);
+            else
+                check_accounting(a, c);
+            return;
+        }
+    }
 
     st->packets++;
     st->bytes_seen += len;

@@ -9,19 +9,9 @@
 
 #define INITIAL_BUCKETS 4096
 
-/* The table's hash of a (canonical) key: five independent multiplies and one final mix, cheaper
- * than ms_flow_hash on the per-packet path. Seeded per assembler so chains are not predictable. */
 uint64_t ms_tcp_key_hash(const ms_tcp_assembler *a, const ms_flow_key *key)
 {
-    uint64_t w[5];
-    memcpy(w, key, sizeof w); /* 40 bytes, pad always zero */
-    uint64_t h = (w[0] ^ a->hash_seed) * 0x9e3779b97f4a7c15ULL + (w[1] ^ 0x2545f4914f6cdd1dULL) * 0xc2b2ae3d27d4eb4fULL +
-                 (w[2] ^ a->hash_seed) * 0x165667b19e3779f9ULL + w[3] * 0xd6e8feb86659fd93ULL +
-                 w[4] * 0xff51afd7ed558ccdULL;
-    h ^= h >> 32;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 29;
-    return h;
+    return ms_tcp_key_hash_seeded(a->hash_seed, key);
 }
 
 int ms_tcp_table_init(ms_tcp_assembler *a)
@@ -46,23 +36,6 @@ void ms_tcp_table_free(ms_tcp_assembler *a)
     a->buckets = NULL;
     a->nconn_slabs = a->cap_conn_slabs = 0;
     a->nbuckets = 0;
-}
-
-/* Keys are 40 bytes with zeroed padding: compare as five words (no libc call per packet). */
-static inline bool key_equal(const ms_flow_key *x, const ms_flow_key *y)
-{
-    uint64_t a[5], b[5];
-    memcpy(a, x, sizeof a);
-    memcpy(b, y, sizeof b);
-    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
-}
-
-ms_tcp_conn *ms_tcp_table_find(ms_tcp_assembler *a, const ms_flow_key *key, uint64_t hash)
-{
-    for (ms_tcp_conn *c = a->buckets[hash & (a->nbuckets - 1)]; c; c = c->hnext)
-        if (c->hash == hash && key_equal(&c->info.key, key))
-            return c;
-    return NULL;
 }
 
 /* Doubles the bucket array (rare: amortised over many new connections). Keeps the old one on

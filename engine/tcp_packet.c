@@ -3,7 +3,14 @@
 #include <string.h>
 
 #include "decode.h"
-#include "tcp.h"
+#include "tcp_internal.h"
+
+/* An IPv4 address as a number in network order, for ms_flow_key_of's canonical order (memcmp of
+ * the address bytes, then the ports). */
+static inline uint32_t be32_of(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 bool ms_tcp_assemble_packet(ms_tcp_assembler *a, ms_packet *pkt)
 {
@@ -12,18 +19,18 @@ bool ms_tcp_assemble_packet(ms_tcp_assembler *a, ms_packet *pkt)
     ms_flow_key key;
     int dir;
     if (pkt->net.family == 4) {
-        /* ms_flow_key_of's canonical order, without its libc calls (the per-packet path) */
+        /* ms_flow_key_of's key (tests/test_tcp_pcaps.c compares them), without libc calls */
         const uint8_t *s = pkt->net.src, *d = pkt->net.dst;
-        uint32_t sa = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
-        uint32_t da = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-        bool src_first = sa < da || (sa == da && pkt->net.sport <= pkt->net.dport);
+        uint32_t sa = be32_of(s), da = be32_of(d);
+        uint16_t sp = pkt->net.sport, dp = pkt->net.dport;
+        bool src_first = sa < da || (sa == da && sp <= dp);
         memset(&key, 0, sizeof key);
-        key.family = 4;
-        key.proto = 6;
         memcpy(key.a_addr, src_first ? s : d, 4);
         memcpy(key.b_addr, src_first ? d : s, 4);
-        key.a_port = src_first ? pkt->net.sport : pkt->net.dport;
-        key.b_port = src_first ? pkt->net.dport : pkt->net.sport;
+        key.a_port = src_first ? sp : dp;
+        key.b_port = src_first ? dp : sp;
+        key.family = 4;
+        key.proto = 6;
         dir = src_first ? MS_DIR_A_TO_B : MS_DIR_B_TO_A;
     } else if (ms_flow_key_of(pkt, &key, &dir) != 0) {
         return false;
@@ -36,6 +43,6 @@ bool ms_tcp_assemble_packet(ms_tcp_assembler *a, ms_packet *pkt)
         .len = pkt->payload ? pkt->payload_len : 0,
         .ts_ns = pkt->frame.ts_ns,
     };
-    ms_tcp_assemble(a, &key, dir, &seg);
+    ms_tcp_assemble_hashed(a, &key, ms_tcp_key_hash_seeded(a->hash_seed, &key), dir, &seg);
     return true;
 }
