@@ -449,6 +449,12 @@ static const char sandbox_lua[] =
     "  mode = mode or 'r'\n"
     "  if not mode:match('^r[b]?$') then return nil, 'io.open: writing is not allowed (use --unsafe-lua)' end\n"
     "  return io_open(path, mode) end\n"
+    "local setmetatable, rawget, type, error = setmetatable, rawget, type, error\n"
+    "_G.setmetatable = function(t, mt)\n"
+    "  if type(mt) == 'table' and rawget(mt, '__gc') ~= nil then\n"
+    "    error('setmetatable: __gc metamethods are not allowed (Lua runs them with hooks off, so the "
+    "instruction budget cannot stop them; use --unsafe-lua)', 2) end\n"
+    "  return setmetatable(t, mt) end\n"
     "package.searchers = { package.searchers[1], function(name)\n"
     "  local path, err = searchpath(name, package.path)\n"
     "  if not path then return '\\n\\t' .. err end\n"
@@ -791,9 +797,12 @@ void ms_lua_free(ms_lua *rt)
     while (rt->conns)
         ms_lua_conn_close(rt->conns, "flush");
     ms_lua_emit_close(rt);
+    /* the timer must not touch the state while lua_close frees it */
+    rt->in_call = 0;
+    rt->armed = 0;
+    rt->nthreads = 0;
     if (rt->timer_on)
         timer_stop(rt);
-    rt->in_call = 0;
     lua_close(rt->L);
     for (int c = 0; c < MS_LUA_POOL_CLASSES; c++) {
         while (rt->pool[c]) {

@@ -312,6 +312,19 @@ static void test_instruction_budget_reaches_callbacks_and_nested_coroutines(void
     }
 }
 
+/* Lua runs finalizers with hooks off, so no budget could stop a spinning __gc: the sandbox
+ * refuses metatables with __gc. */
+static void test_sandbox_refuses_gc_metamethods(void **state)
+{
+    (void)state;
+    expect_blocked("return setmetatable({}, { __gc = function() while true do end end })");
+    fixture fx;
+    fx_open(&fx);
+    const char *out = run_probe(&fx, "return getmetatable(setmetatable({}, { __index = { a = 7 } })).__index.a");
+    assert_non_null(strstr(out, "\"v\":\"7\""));
+    fx_free(&fx);
+}
+
 static void test_error_in_one_connection_does_not_affect_another(void **state)
 {
     (void)state;
@@ -792,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_memory_ceiling_stops_runaway_allocation),
         cmocka_unit_test(test_instruction_budget_stops_infinite_loop),
         cmocka_unit_test(test_instruction_budget_reaches_callbacks_and_nested_coroutines),
+        cmocka_unit_test(test_sandbox_refuses_gc_metamethods),
         cmocka_unit_test(test_error_in_one_connection_does_not_affect_another),
         cmocka_unit_test(test_reader_requests_whole_input),
         cmocka_unit_test(test_reader_requests_one_byte_at_a_time),
