@@ -319,6 +319,42 @@ static void close_half_pages(ms_tcp_assembler *a, ms_tcp_conn *c, int dir)
     h->kept_bytes = 0;
 }
 
+/* The common delivery: one in-order segment (sseq == next_seq, slen > 0) on a half with nothing
+ * queued, kept or pending (no FIN): handed over as one chunk straight from the capture buffer. */
+static inline void deliver_one(ms_tcp_assembler *a, ms_tcp_conn *c, int dir, const uint8_t *sp, uint32_t slen,
+                               uint64_t sts)
+{
+    ms_tcp_half *h = &c->half[dir];
+    h->next_seq += slen;
+    h->advanced += slen;
+    c->info.half[dir].bytes_delivered += slen;
+    a->stats.bytes_delivered += slen;
+    if (c->stream && a->ops.data) {
+        ms_tcp_delivery d;
+        d.chunks[0] = (ms_tcp_chunk){ sp, slen, sts };
+        d.view = (ms_tcp_view){ .dir = dir, .chunks = d.chunks, .nchunks = 1, .len = slen,
+                                .skip = h->pending_skip, .start = h->report_start,
+                                .queued_bytes = h->since_queued_bytes,
+                                .queued_packets = h->since_queued_packets,
+                                .overlap_bytes = h->since_overlap_bytes,
+                                .overlap_packets = h->since_overlap_packets };
+        d.a = a;
+        d.keep_offset = slen;
+        h->since_queued_bytes = h->since_queued_packets = 0;
+        h->since_overlap_bytes = h->since_overlap_packets = 0;
+        h->pending_skip = 0;
+        h->report_start = false;
+        a->depth++;
+        a->ops.data(c->stream, &d.view);
+        a->depth--;
+        if (d.keep_offset < slen)
+            keep_tail(a, h, &d.view, d.keep_offset);
+    } else {
+        h->pending_skip = 0;
+        h->report_start = false;
+    }
+}
+
 /* Hands in-order bytes of half `dir` to data(): kept bytes first, then the segment bytes
  * [seq, seq+len) (borrowed; seq == next_seq or before it) merged with queued pages, as far as
  * they are contiguous. Reports end (and closes the half) when next_seq reaches a pending FIN, or
@@ -330,34 +366,7 @@ static void deliver(ms_tcp_assembler *a, ms_tcp_conn *c, int dir, const uint8_t 
     ms_tcp_half_stats *st = &c->info.half[dir];
     ms_tcp_delivery d;
     if (slen > 0 && sseq == h->next_seq && !h->queue && !h->kept && !h->fin_pending && !force_end) {
-        /* the common case: one in-order segment, nothing waiting, nothing kept */
-        h->next_seq += slen;
-        h->advanced += slen;
-        st->bytes_delivered += slen;
-        a->stats.bytes_delivered += slen;
-        if (c->stream && a->ops.data) {
-            d.chunks[0] = (ms_tcp_chunk){ sp, slen, sts };
-            d.view = (ms_tcp_view){ .dir = dir, .chunks = d.chunks, .nchunks = 1, .len = slen,
-                                    .skip = h->pending_skip, .start = h->report_start,
-                                    .queued_bytes = h->since_queued_bytes,
-                                    .queued_packets = h->since_queued_packets,
-                                    .overlap_bytes = h->since_overlap_bytes,
-                                    .overlap_packets = h->since_overlap_packets };
-            d.a = a;
-            d.keep_offset = slen;
-            h->since_queued_bytes = h->since_queued_packets = 0;
-            h->since_overlap_bytes = h->since_overlap_packets = 0;
-            h->pending_skip = 0;
-            h->report_start = false;
-            a->depth++;
-            a->ops.data(c->stream, &d.view);
-            a->depth--;
-            if (d.keep_offset < slen)
-                keep_tail(a, h, &d.view, d.keep_offset);
-        } else {
-            h->pending_skip = 0;
-            h->report_start = false;
-        }
+        deliver_one(a, c, dir, sp, slen, sts);
         return;
     }
     for (;;) {
@@ -808,7 +817,11 @@ void ms_tcp_assemble_hashed(ms_tcp_assembler *a, const ms_flow_key *key, uint64_
             bool own_half_only = true;
             if (len > 0) {
                 if (!h->closed && !h->fin_pending && seg->seq == h->next_seq) {
-                    deliver(a, c, dir, seg->payload, seg->seq, len, seg->ts_ns, false); /* as payload() would */
+                    /* as payload() would: deliver() */
+                    if (!h->queue && !h->kept)
+                        deliver_one(a, c, dir, seg->payload, len, seg->ts_ns);
+                    else
+                        deliver(a, c, dir, seg->payload, seg->seq, len, seg->ts_ns, false);
                 } else {
                     payload(a, c, dir, seg->payload, seg->seq, len, seg->ts_ns);
                     own_half_only = false; /* a page limit may skip a gap of the other half */
