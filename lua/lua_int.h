@@ -133,10 +133,14 @@ struct ms_lua {
 
 /* runtime.c */
 ms_lua *ms_lua_of(lua_State *L);
-/* Around every call into Lua (pcall or resume of `thread`): resets the budget, and for the lazy
- * budget tells the timer which thread runs. */
+/* budget.c. Around every call into Lua (pcall or resume of `thread`): resets the budget, and for
+ * the lazy budget tells the timer which thread runs. */
 void ms_lua_enter(ms_lua *rt, lua_State *thread);
 void ms_lua_leave(ms_lua *rt);
+void ms_lua_budget_hook(lua_State *L, lua_Debug *ar);
+void ms_lua_budget_start(ms_lua *rt);               /* after lua_newstate: timer or always-on hook */
+void ms_lua_budget_stop(ms_lua *rt);                /* before lua_close */
+int ms_lua_budget_track_coroutines(lua_State *L);   /* lua_CFunction: wraps coroutine.resume/wrap */
 int ms_lua_msgh(lua_State *L);                       /* message handler adding a traceback */
 void ms_lua_push_error(lua_State *L, ms_lua *rt, const char *kind, uint64_t bytes, uint64_t limit);
 void ms_lua_report(ms_lua_conn *c, const char *what, const char *msg);
