@@ -273,6 +273,39 @@ static void test_body_skip_makes_no_lua_calls_per_segment(void **state)
     w_free(&w);
 }
 
+/* A read larger than any segment gathers kept bytes and new ones across many packets (the
+ * assembler's kept pages plus the fetch scratch copy) and sees them in order, once. */
+static void test_large_read_gathers_bytes_across_segments(void **state)
+{
+    (void)state;
+    world w;
+    w_open(&w,
+           "local p = moonshark.protocol{ name = 'blob', tcp_ports = {7777} }\n"
+           "function p.client(r)\n"
+           "  local b = r:read(5000)\n"
+           "  local sum = 0\n"
+           "  for i = 1, #b do sum = (sum * 31 + b:byte(i)) % 1000000007 end\n"
+           "  moonshark.emit('blob', { len = #b, sum = sum, head = b:sub(1, 6), tail = b:sub(-6), rest = r:line(100) })\n"
+           "end\n",
+           7777);
+    handshake(&w);
+    static char blob[5000 + 8];
+    long long sum = 0;
+    for (int i = 0; i < 5000; i++) {
+        blob[i] = (char)('a' + (i * 7) % 26);
+        sum = (sum * 31 + (unsigned char)blob[i]) % 1000000007;
+    }
+    memcpy(blob + 5000, "after\n", 7);
+    send_data(&w, true, blob, 97);
+    close_both(&w);
+    const char *out = w_finish(&w);
+    char want[256];
+    snprintf(want, sizeof want, "{\"head\":\"%.6s\",\"len\":5000,\"rest\":\"after\",\"sum\":%lld,\"tail\":\"%.6s\"}\n",
+             blob, sum, blob + 4994);
+    assert_string_equal(out, want);
+    w_free(&w);
+}
+
 static void test_idle_tcp_connection_is_closed_on_tick(void **state)
 {
     (void)state;
@@ -358,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_out_of_order_segments_are_parsed_in_order),
         cmocka_unit_test(test_tcp_hole_raises_gap_in_reader),
         cmocka_unit_test(test_body_skip_makes_no_lua_calls_per_segment),
+        cmocka_unit_test(test_large_read_gathers_bytes_across_segments),
         cmocka_unit_test(test_idle_tcp_connection_is_closed_on_tick),
         cmocka_unit_test(test_udp_flows_reach_on_datagram_and_close_when_idle),
         cmocka_unit_test(test_udp_table_full_closes_the_least_recent_flow),
