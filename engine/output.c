@@ -282,7 +282,7 @@ void ms_output_set_add(ms_output *o, int idx, const char *s, size_t len)
     }
     if (!v->set) {
         v->set = true;
-        v->off = (uint32_t)(o->nset_items / 2);
+        v->off = (uint32_t)o->nset_items; /* index of its first item */
         v->len = 0;
     }
     o->set_items[o->nset_items * 2] = off;
@@ -293,11 +293,13 @@ void ms_output_set_add(ms_output *o, int idx, const char *s, size_t len)
 
 /* ---- rendering ------------------------------------------------------------------------ */
 
+/* Seconds with six decimals, rounded to the nearest microsecond (as Zeek prints times). */
 static void put_seconds(ms_output *o, uint64_t ns)
 {
     char buf[48];
-    snprintf(buf, sizeof buf, "%llu.%06llu", (unsigned long long)(ns / 1000000000ULL),
-             (unsigned long long)(ns % 1000000000ULL / 1000ULL));
+    uint64_t us = ns / 1000ULL + (ns % 1000ULL >= 500 ? 1 : 0);
+    snprintf(buf, sizeof buf, "%llu.%06llu", (unsigned long long)(us / 1000000ULL),
+             (unsigned long long)(us % 1000000ULL));
     line_puts(o, buf);
 }
 

@@ -52,7 +52,7 @@ static void test_json_leaves_unset_fields_out_and_types_numbers(void **state)
     ms_output_bool(s.out, 4, true);
     assert_int_equal(ms_output_end(s.out), 0);
     char *text = sink_close(&s);
-    assert_string_equal(text, "{\"ts\":1700000000.123456,\"id.orig_p\":8080,\"ok\":true}\n");
+    assert_string_equal(text, "{\"ts\":1700000000.123457,\"id.orig_p\":8080,\"ok\":true}\n");
     free(text);
 }
 
@@ -127,6 +127,38 @@ static void test_table_aligns_columns_and_hides_columns_never_set(void **state)
     free(text);
 }
 
+static void test_two_sets_in_one_record_keep_their_own_items(void **state)
+{
+    (void)state;
+    sink s;
+    sink_open(&s, MS_FMT_JSON);
+    static const ms_field_def two[] = { { "a", MS_FIELD_SET }, { "b", MS_FIELD_SET } };
+    ms_err err;
+    ms_output *o = ms_output_open("two", two, 2, MS_FMT_JSON, s.fp, NULL, &err);
+    ms_output_begin(o);
+    ms_output_set_add(o, 0, "x", 1);
+    ms_output_set_add(o, 0, "y", 1);
+    ms_output_set_add(o, 1, "text/html", 9);
+    ms_output_end(o);
+    ms_output_close(o);
+    char *text = sink_close(&s);
+    assert_string_equal(text, "{\"a\":[\"x\",\"y\"],\"b\":[\"text/html\"]}\n");
+    free(text);
+}
+
+static void test_times_round_to_the_nearest_microsecond(void **state)
+{
+    (void)state;
+    sink s;
+    sink_open(&s, MS_FMT_TSV);
+    ms_output_begin(s.out);
+    ms_output_time(s.out, 0, 1299999999999999500ULL);
+    ms_output_end(s.out);
+    char *text = sink_close(&s);
+    assert_non_null(strstr(text, "\n1300000000.000000\t"));
+    free(text);
+}
+
 static void test_later_set_of_a_field_replaces_the_earlier(void **state)
 {
     (void)state;
@@ -152,6 +184,8 @@ int main(void)
         cmocka_unit_test(test_tsv_escapes_tabs_and_set_commas),
         cmocka_unit_test(test_table_aligns_columns_and_hides_columns_never_set),
         cmocka_unit_test(test_later_set_of_a_field_replaces_the_earlier),
+        cmocka_unit_test(test_two_sets_in_one_record_keep_their_own_items),
+        cmocka_unit_test(test_times_round_to_the_nearest_microsecond),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
