@@ -46,7 +46,8 @@ grep -q 'Commands:' "$tmp/out"; check $? 0 "--help lists the commands"
 check "$rc" 0 "stdin with a filter"
 check "$(wc -l < "$tmp/out" | tr -d ' ')" 3 "stdin frames"
 "$MOONSHARK" layers "$tmp/ok.pcap" "$tmp/ok.pcap" > "$tmp/out" 2> "$tmp/err"; rc=$?
-check "$(wc -l < "$tmp/out" | tr -d ' ')" 6 "several files in one run"
+check "$(grep -c '^[0-9]' "$tmp/out")" 6 "several files in one run: every frame of each"
+check "$(grep -c '^#file' "$tmp/out")" 2 "several files in one run: each file's end is marked"
 
 echo "cli_errors: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
