@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 void ms_lua_budget_hook(lua_State *L, lua_Debug *ar)
 {
@@ -93,8 +94,21 @@ static void timer_stop(ms_lua *rt)
         g_current = NULL;
     if (--g_timer_users > 0)
         return;
+    /* A tick raised just before the disarm may still be pending; if it were delivered after the
+     * old action (often SIG_DFL, which terminates) is back, it would kill the process. Block it,
+     * disarm, swallow a pending one, then restore. */
+    sigset_t vt, old_mask;
+    sigemptyset(&vt);
+    sigaddset(&vt, SIGVTALRM);
+    sigprocmask(SIG_BLOCK, &vt, &old_mask);
+    struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_VIRTUAL, &off, NULL);
+    const struct timespec zero = { 0, 0 };
+    while (sigtimedwait(&vt, NULL, &zero) == SIGVTALRM) {
+    }
     setitimer(ITIMER_VIRTUAL, &g_old_timer, NULL);
     sigaction(SIGVTALRM, &g_old_action, NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
 }
 
 void ms_lua_enter(ms_lua *rt, lua_State *thread)
