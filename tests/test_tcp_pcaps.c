@@ -1,7 +1,7 @@
 /* test_tcp_pcaps.c — the assembler fed from real captures in ../shared/pcaps through the pcap
  * source and the decoder (ms_tcp_assemble_packet): byte counts and first bytes against tcpflow's
- * reading of the same files, and the packet → key path against ms_flow_key_of. Skips when the
- * shared captures are absent. */
+ * reading of the same files, and the packet → key and hash path against ms_flow_key_of and
+ * ms_tcp_key_hash (the key API's). Skips when the shared captures are absent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,7 @@
 
 #include "decode.h"
 #include "source.h"
-#include "tcp.h"
+#include "tcp_internal.h" /* ms_tcp_table_find, ms_tcp_key_hash */
 
 #define PCAPS "../shared/pcaps"
 
@@ -28,6 +28,8 @@ typedef struct cap_run {
     ms_packet *pkt;             /* packet being assembled */
     ms_flow_key first_key;      /* ms_flow_key_of of each connection's first packet */
     int key_mismatches;
+    int hash_mismatches;        /* connections the key API's hash (ms_tcp_assemble) would miss */
+    ms_tcp_assembler *a;
     ms_tcp_close_reason reason;
 } cap_run;
 
@@ -39,6 +41,10 @@ static void *cr_new(void *factory, ms_tcp_conn *conn, const ms_tcp_segment *firs
     assert_int_equal(ms_flow_key_of(r->pkt, &k, &d), 0);
     if (memcmp(&k, &ms_tcp_conn_get_info(conn)->key, sizeof k) != 0)
         r->key_mismatches++;
+    /* ms_tcp_assemble_packet hashes the key it builds itself: ms_tcp_assemble must find the same
+     * connection from ms_flow_key_of's key */
+    if (ms_tcp_table_find(r->a, &k, ms_tcp_key_hash(r->a, &k)) != conn)
+        r->hash_mismatches++;
     if (r->conns++ == 0) {
         r->first_conn = conn;
         return r;
@@ -83,6 +89,7 @@ static bool run_capture(const char *path, cap_run *r, ms_tcp_stats *stats)
     ms_decode_ctx *ctx = ms_decode_ctx_new(&dopts);
     ms_tcp_stream_ops ops = { cr_new, NULL, cr_data, cr_complete };
     ms_tcp_assembler *a = ms_tcp_assembler_new(NULL, &ops, r);
+    r->a = a;
     ms_frame f;
     ms_packet pkt;
     while (ms_source_next(src, &f, &err) == 1) {
@@ -119,7 +126,7 @@ static void test_http_100_continue_capture_matches_tcpflow(void **state)
     assert_int_equal(r.key_mismatches, 0);
 }
 
-static void test_packet_keys_equal_ms_flow_key_of_for_ipv4_and_ipv6(void **state)
+static void test_packet_keys_and_hashes_equal_the_key_api_for_ipv4_and_ipv6(void **state)
 {
     static const char *caps[] = {
         PCAPS "/zeek/http/pipelined-requests.pcap",  /* IPv4 */
@@ -135,6 +142,7 @@ static void test_packet_keys_equal_ms_flow_key_of_for_ipv4_and_ipv6(void **state
         ran++;
         assert_true(r.conns > 0);
         assert_int_equal(r.key_mismatches, 0);
+        assert_int_equal(r.hash_mismatches, 0);
         assert_int_equal(st.bytes_seen, st.bytes_delivered + st.bytes_overlap + st.bytes_discarded);
         assert_int_equal(st.conns_closed, st.conns_created);
     }
@@ -148,7 +156,7 @@ int main(void)
         fprintf(stderr, "test_tcp_pcaps: SKIP: %s not found (the shared captures live beside the checkout)\n", PCAPS);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_100_continue_capture_matches_tcpflow),
-        cmocka_unit_test(test_packet_keys_equal_ms_flow_key_of_for_ipv4_and_ipv6),
+        cmocka_unit_test(test_packet_keys_and_hashes_equal_the_key_api_for_ipv4_and_ipv6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
