@@ -50,11 +50,19 @@ static const ms_decode_fn decoders[MS_DEC_COUNT] = {
     [MS_DEC_ICMPV6] = ms_decode_icmpv6,
     [MS_DEC_PAYLOAD] = ms_decode_payload,
     [MS_DEC_DATA] = ms_decode_data,
+    [MS_DEC_WLAN] = ms_decode_wlan,
+    [MS_DEC_AYIYA] = ms_decode_ayiya,
+    [MS_DEC_GTP] = ms_decode_gtp,
+    [MS_DEC_GENEVE] = ms_decode_geneve,
+    [MS_DEC_NFLOG] = ms_decode_nflog,
+    [MS_DEC_ARCNET_BSD] = ms_decode_arcnet_bsd,
+    [MS_DEC_ARCNET_LINUX] = ms_decode_arcnet_linux,
 };
 
 static const struct { int linktype; uint8_t dec; } linktypes[] = {
     { 0, MS_DEC_NULL },        /* DLT_NULL */
     { 1, MS_DEC_ETH },         /* DLT_EN10MB */
+    { 7, MS_DEC_ARCNET_BSD },  /* DLT_ARCNET */
     { 9, MS_DEC_PPP_HDLC },    /* DLT_PPP */
     { 12, MS_DEC_RAW },        /* DLT_RAW (most systems) */
     { 14, MS_DEC_RAW },        /* DLT_RAW (OpenBSD) */
@@ -62,8 +70,10 @@ static const struct { int linktype; uint8_t dec; } linktypes[] = {
     { 101, MS_DEC_RAW },       /* LINKTYPE_RAW */
     { 108, MS_DEC_LOOP },      /* DLT_LOOP */
     { 113, MS_DEC_SLL },       /* LINUX_SLL */
+    { 129, MS_DEC_ARCNET_LINUX }, /* LINKTYPE_ARCNET_LINUX */
     { 228, MS_DEC_IPV4 },      /* LINKTYPE_IPV4 */
     { 229, MS_DEC_IPV6 },      /* LINKTYPE_IPV6 */
+    { 239, MS_DEC_NFLOG },     /* LINKTYPE_NFLOG */
     { 276, MS_DEC_SLL2 },      /* LINUX_SLL2 */
 };
 
@@ -101,8 +111,11 @@ const uint8_t ms_ipproto_map[256] = {
 };
 
 static const uint8_t udp_port_map[65536] = {
+    [2152] = MS_DEC_GTP,       /* GTPv1-U */
     [4754] = MS_DEC_GRE,       /* GRE in UDP (RFC 8086) */
+    [5072] = MS_DEC_AYIYA,
     [4789] = MS_DEC_VXLAN,
+    [6081] = MS_DEC_GENEVE,
     [6635] = MS_DEC_MPLS,      /* MPLS in UDP (RFC 7510) */
 };
 
@@ -328,6 +341,12 @@ static const char *const layer_names[MS_LAYER_COUNT] = {
     [MS_LAYER_ICMPV6] = "icmpv6",
     [MS_LAYER_PAYLOAD] = "payload",
     [MS_LAYER_DATA] = "data",
+    [MS_LAYER_WLAN] = "wlan",
+    [MS_LAYER_AYIYA] = "ayiya",
+    [MS_LAYER_GTP] = "gtp",
+    [MS_LAYER_GENEVE] = "geneve",
+    [MS_LAYER_NFLOG] = "nflog",
+    [MS_LAYER_ARCNET] = "arcnet",
 };
 
 const char *ms_layer_name(ms_layer_type t)

@@ -18,6 +18,8 @@ typedef enum ms_decoder_id {
     MS_DEC_PPP_HDLC,  /* PPP with optional 0xff 0x03 address/control (DLT_PPP, PPTP in GRE) */
     MS_DEC_IP_GUESS,  /* IPv4 or IPv6 by the version nibble (raw IP, MPLS bottom of stack) */
     MS_DEC_ECTP,      /* Ethernet loopback test frames (ethertype 0x9000) */
+    MS_DEC_WLAN, MS_DEC_AYIYA, MS_DEC_GTP, MS_DEC_GENEVE, MS_DEC_NFLOG,
+    MS_DEC_ARCNET_BSD, MS_DEC_ARCNET_LINUX,
     MS_DEC_COUNT
 } ms_decoder_id;
 

@@ -45,6 +45,13 @@ typedef enum ms_layer_type {
     /* above transport, or bytes we do not decode */
     MS_LAYER_PAYLOAD,      /* application bytes (TCP/UDP payload) */
     MS_LAYER_DATA,         /* undecoded bytes of a protocol we stop at (tshark's "data") */
+    /* tunnels and link types added later (engine/layers/{wlan,ayiya,gtp,geneve,nflog,arcnet}.c) */
+    MS_LAYER_WLAN,         /* 802.11 frame header (Aruba GRE) */
+    MS_LAYER_AYIYA,        /* AYIYA (UDP 5072) */
+    MS_LAYER_GTP,          /* GTPv1-U header and extension headers (UDP 2152) */
+    MS_LAYER_GENEVE,       /* Geneve header and options (UDP 6081) */
+    MS_LAYER_NFLOG,        /* Linux NFLOG header and TLVs (link type 239) */
+    MS_LAYER_ARCNET,       /* ARCNET (link types 7 and 129) */
     MS_LAYER_COUNT
 } ms_layer_type;
 

@@ -32,6 +32,9 @@ ms_decoder_id ms_decode_gre(ms_packet *pkt, const uint8_t *data, uint32_t len)
             ms_packet_set_next(pkt, data + hdr + 4, len - hdr - 4);
         return MS_DEC_IPV4;
     }
+    /* Aruba access points tunnel 802.11 frames: 0x8200..0x8370 in steps of 0x10, and 0x9000 */
+    if ((proto >= 0x8200 && proto <= 0x8370 && (proto & 0xf) == 0) || proto == 0x9000)
+        return MS_DEC_WLAN;
     switch (proto) {
     case 0x6558:
         return MS_DEC_ETH;

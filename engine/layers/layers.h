@@ -39,6 +39,14 @@ ms_decoder_id ms_decode_icmp(ms_packet *pkt, const uint8_t *data, uint32_t len);
 ms_decoder_id ms_decode_icmpv6(ms_packet *pkt, const uint8_t *data, uint32_t len);
 ms_decoder_id ms_decode_payload(ms_packet *pkt, const uint8_t *data, uint32_t len);
 ms_decoder_id ms_decode_data(ms_packet *pkt, const uint8_t *data, uint32_t len);
+/* tunnels and link types (wlan.c, ayiya.c, gtp.c, geneve.c, nflog.c, arcnet.c) */
+ms_decoder_id ms_decode_wlan(ms_packet *pkt, const uint8_t *data, uint32_t len);
+ms_decoder_id ms_decode_ayiya(ms_packet *pkt, const uint8_t *data, uint32_t len);
+ms_decoder_id ms_decode_gtp(ms_packet *pkt, const uint8_t *data, uint32_t len);
+ms_decoder_id ms_decode_geneve(ms_packet *pkt, const uint8_t *data, uint32_t len);
+ms_decoder_id ms_decode_nflog(ms_packet *pkt, const uint8_t *data, uint32_t len);
+ms_decoder_id ms_decode_arcnet_bsd(ms_packet *pkt, const uint8_t *data, uint32_t len);
+ms_decoder_id ms_decode_arcnet_linux(ms_packet *pkt, const uint8_t *data, uint32_t len);
 
 /* Table lookups for the hot path (the tables live in decode.c). Unknown values go to MS_DEC_DATA. */
 extern const uint8_t ms_ethertype_map[65536];
