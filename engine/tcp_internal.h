@@ -122,13 +122,21 @@ struct ms_tcp_assembler {
 /* The table's hash of a (canonical) key: five independent multiplies and one final mix, cheaper
  * than ms_flow_hash on the per-packet path. Seeded per assembler so chains are not predictable.
  * Inline so ms_tcp_assemble_packet computes it from the key it just built. */
+/* Word i of a 40-byte key (scalar loads: copying the key into an array costs stack round trips). */
+static inline uint64_t ms_tcp_key_word(const ms_flow_key *key, int i)
+{
+    uint64_t w;
+    memcpy(&w, (const unsigned char *)key + 8 * i, sizeof w);
+    return w;
+}
+
 static inline uint64_t ms_tcp_key_hash_seeded(uint64_t seed, const ms_flow_key *key)
 {
-    uint64_t w[5];
-    memcpy(w, key, sizeof w); /* 40 bytes, pad always zero */
-    uint64_t h = (w[0] ^ seed) * 0x9e3779b97f4a7c15ULL + (w[1] ^ 0x2545f4914f6cdd1dULL) * 0xc2b2ae3d27d4eb4fULL +
-                 (w[2] ^ seed) * 0x165667b19e3779f9ULL + w[3] * 0xd6e8feb86659fd93ULL +
-                 w[4] * 0xff51afd7ed558ccdULL;
+    /* 40 bytes, pad always zero */
+    uint64_t h = (ms_tcp_key_word(key, 0) ^ seed) * 0x9e3779b97f4a7c15ULL +
+                 (ms_tcp_key_word(key, 1) ^ 0x2545f4914f6cdd1dULL) * 0xc2b2ae3d27d4eb4fULL +
+                 (ms_tcp_key_word(key, 2) ^ seed) * 0x165667b19e3779f9ULL +
+                 ms_tcp_key_word(key, 3) * 0xd6e8feb86659fd93ULL + ms_tcp_key_word(key, 4) * 0xff51afd7ed558ccdULL;
     h ^= h >> 32;
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 29;
@@ -147,10 +155,9 @@ void ms_tcp_table_free(ms_tcp_assembler *a);
 /* Keys are 40 bytes with zeroed padding: compare as five words (no libc call per packet). */
 static inline bool ms_tcp_key_equal(const ms_flow_key *x, const ms_flow_key *y)
 {
-    uint64_t a[5], b[5];
-    memcpy(a, x, sizeof a);
-    memcpy(b, y, sizeof b);
-    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+    return ((ms_tcp_key_word(x, 0) ^ ms_tcp_key_word(y, 0)) | (ms_tcp_key_word(x, 1) ^ ms_tcp_key_word(y, 1)) |
+            (ms_tcp_key_word(x, 2) ^ ms_tcp_key_word(y, 2)) | (ms_tcp_key_word(x, 3) ^ ms_tcp_key_word(y, 3)) |
+            (ms_tcp_key_word(x, 4) ^ ms_tcp_key_word(y, 4))) == 0;
 }
 
 /* The connection of key (hash == ms_tcp_key_hash(a, key)), NULL when none. */
