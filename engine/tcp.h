@@ -43,17 +43,18 @@ typedef struct ms_tcp_segment {
     uint64_t ts_ns;
 } ms_tcp_segment;
 
-/* Per-half accounting: seen = delivered + overlap + skipped, exactly. */
+/* Per-half accounting: seen = delivered + overlap + discarded (+ queued), exactly. The fields
+ * every segment updates come first (one cache line). */
 typedef struct ms_tcp_half_stats {
     uint64_t packets;          /* segments seen on this half (with or without payload) */
     uint64_t bytes_seen;       /* payload bytes seen, counting every copy */
+    uint64_t first_ts_ns, last_ts_ns;
     uint64_t bytes_delivered;  /* bytes handed to data() (kept bytes count once) */
     uint64_t bytes_overlap;    /* bytes seen again (retransmissions, overlaps), dropped */
-    uint64_t bytes_skipped;    /* bytes never seen, given up on at a gap */
     uint64_t bytes_discarded;  /* bytes seen but dropped (limits, after close, rejected by accept) */
+    uint64_t bytes_skipped;    /* bytes never seen, given up on at a gap */
     uint64_t gaps;             /* gaps skipped */
     uint64_t packets_out_of_order;
-    uint64_t first_ts_ns, last_ts_ns;
     bool fin, rst;             /* FIN / RST seen on this half */
     bool syn;                  /* SYN seen on this half */
 } ms_tcp_half_stats;

@@ -831,7 +831,8 @@ void ms_tcp_assemble_hashed(ms_tcp_assembler *a, const ms_flow_key *key, uint64_
                 deliver(a, c, dir, NULL, 0, 0, 0, false);
             if (c->in_queued_list || h->queue || h->fin_pending)
                 update_qlist(a, c);
-            finish_if_done(a, c);
+            if (h->closed) /* else finish_if_done does nothing: the other half need not be read */
+                finish_if_done(a, c);
             if (own_half_only)
                 check_half(c, dir);
             else

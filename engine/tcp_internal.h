@@ -45,28 +45,28 @@ void ms_tcp_pages_free_all(ms_tcp_page_pool *pool);
 ms_tcp_page *ms_tcp_page_get(ms_tcp_page_pool *pool);
 void ms_tcp_page_put(ms_tcp_page_pool *pool, ms_tcp_page *p);
 
-/* One direction of a connection. */
+/* One direction of a connection. What the common segment reads and writes comes first. */
 typedef struct ms_tcp_half {
     bool started;              /* next_seq is valid */
     bool closed;               /* FIN delivered or RST: no more data */
     bool fin_pending;          /* a FIN was seen at fin_seq, bytes before it not all delivered */
     bool report_start;         /* next data() carries start = true */
     bool has_alt;              /* alt_seq is valid */
-    uint32_t alt_seq;          /* start after another SYN's ISN, while no byte has moved */
+    uint32_t hist_mask;        /* history letters already recorded for this half (bit letter-'A') */
     uint32_t next_seq;         /* next byte expected */
-    uint32_t fin_seq;          /* sequence number of the FIN (when fin_pending) */
+    ms_tcp_page *queue;        /* out-of-order pages, sorted by seq, never overlapping */
+    ms_tcp_page *kept;         /* kept bytes (keep_from), in order */
     uint64_t advanced;         /* bytes next_seq moved since the start (delivered + skipped) */
     int64_t pending_skip;      /* skip to report with the next data() */
-    ms_tcp_page *queue;        /* out-of-order pages, sorted by seq, never overlapping */
-    uint32_t nqueued;          /* pages in queue */
-    uint64_t queued_bytes;     /* payload bytes in queue */
-    ms_tcp_page *kept;         /* kept bytes (keep_from), in order */
-    ms_tcp_page *kept_tail;
-    uint32_t nkept;            /* pages in kept */
-    uint64_t kept_bytes;
     /* stats since the last data() */
     uint32_t since_queued_bytes, since_queued_packets, since_overlap_bytes, since_overlap_packets;
-    uint32_t hist_mask;        /* history letters already recorded for this half (bit letter-'A') */
+    uint64_t queued_bytes;     /* payload bytes in queue */
+    uint32_t nqueued;          /* pages in queue */
+    uint32_t fin_seq;          /* sequence number of the FIN (when fin_pending) */
+    uint32_t alt_seq;          /* start after another SYN's ISN, while no byte has moved */
+    uint32_t nkept;            /* pages in kept */
+    ms_tcp_page *kept_tail;
+    uint64_t kept_bytes;
 } ms_tcp_half;
 
 struct ms_tcp_conn {
