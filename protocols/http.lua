@@ -23,33 +23,98 @@ moonshark.log{ name = "http", fields = {
 
 -- ---------------------------------------------------------------------------------------------
 -- Line grammar
+--
+-- Each message goes through these once, so they stay off the string library's pattern matcher
+-- for the common shapes (`GET /x HTTP/1.1`, `HTTP/1.1 200 OK`): plain finds and byte tests, with
+-- the general patterns kept as the fallback for everything else (tabs, repeated spaces, odd
+-- versions), so what is accepted and what is returned do not change.
 
--- method SP request-target SP HTTP/x.y (tabs and repeated spaces tolerated). Returns
--- method, uri, version ("1.1"), or nil.
-local function parse_request_line(line)
-  local method, rest = line:match("^([%w!#$%%&'*+%.^_`|~-]+)[ \t]+(.*)$")
+local find, sub, byte, lower, upper = string.find, string.sub, string.byte, string.lower, string.upper
+local match, tonumber = string.match, tonumber
+
+-- Small memo tables for values that repeat across messages (methods, media types); bounded so
+-- hostile input cannot grow them.
+local MEMO_MAX = 512
+local function memo(fn)
+  local cache, n = {}, 0
+  return function(v)
+    local r = cache[v]
+    if r == nil then
+      r = fn(v)
+      if n < MEMO_MAX then cache[v] = r; n = n + 1 end
+    end
+    return r
+  end
+end
+
+-- A method token (RFC 9110 tchar+).
+local is_token = memo(function(m) return find(m, "^[%w!#$%%&'*+%.^_`|~-]+$") ~= nil end)
+-- Upper-case form of a method (compared with "HEAD", "CONNECT").
+local upper_method = memo(upper)
+
+local function parse_request_line_slow(line)
+  local method, rest = match(line, "^([%w!#$%%&'*+%.^_`|~-]+)[ \t]+(.*)$")
   if not method then return nil end
-  local uri, version = rest:match("^(.-)[ \t]+[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
+  local uri, version = match(rest, "^(.-)[ \t]+[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
   if uri and uri ~= "" then return method, uri, version end
   -- "GET HTTP/1.1": no target at all (logged with an empty uri)
-  version = rest:match("^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
+  version = match(rest, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
   if version then return method, "", version end
   return nil
 end
 
+local function is_digit(c) return c and c >= 48 and c <= 57 end
+
+-- method SP request-target SP HTTP/x.y (tabs and repeated spaces tolerated). Returns
+-- method, uri, version ("1.1"), or nil.
+local function parse_request_line(line)
+  -- fast path: no tab, "METHOD SP target SP HTTP/d.d" with the version at the very end
+  local n = #line
+  local sp = find(line, " ", 1, true)
+  if sp and sp > 1 and n >= sp + 8 and byte(line, n - 8) == 32 and byte(line, n - 1) == 46
+     and is_digit(byte(line, n)) and is_digit(byte(line, n - 2))
+     and sub(line, n - 7, n - 3) == "HTTP/" and not find(line, "\t", 1, true) then
+    local method = sub(line, 1, sp - 1)
+    if not is_token(method) then return nil end
+    local a, e = sp + 1, n - 9
+    while byte(line, a) == 32 do a = a + 1 end
+    while e >= a and byte(line, e) == 32 do e = e - 1 end
+    return method, a <= e and sub(line, a, e) or "", sub(line, n - 2, n)
+  end
+  return parse_request_line_slow(line)
+end
+
 -- HTTP/0.9 simple request: "GET /path" (only the methods old clients sent).
 local function parse_simple_request(line)
-  local method, uri = line:match("^(%u+) +(/%S*)[ \t\r]*$")
+  local method, uri = match(line, "^(%u+) +(/%S*)[ \t\r]*$")
   if method == "GET" or method == "POST" or method == "HEAD" then return method, uri end
   return nil
 end
 
+local function parse_status_line_slow(line)
+  local version, code, rest = match(line, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t]+(%d%d%d)(.*)$")
+  if not version then return nil end
+  if rest ~= "" and not match(rest, "^[ \t]") then return nil end
+  return version, tonumber(code), (rest:gsub("^[ \t]+", ""):gsub("[ \t\r]+$", ""))
+end
+
 -- HTTP/x.y SP 3DIGIT [SP reason]. Returns version, code, reason, or nil.
 local function parse_status_line(line)
-  local version, code, rest = line:match("^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t]+(%d%d%d)(.*)$")
-  if not version then return nil end
-  if rest ~= "" and not rest:match("^[ \t]") then return nil end
-  return version, tonumber(code), (rest:gsub("^[ \t]+", ""):gsub("[ \t\r]+$", ""))
+  -- fast path: "HTTP/d.d ddd" then nothing, or one space and a reason that neither starts nor
+  -- ends with blanks
+  local c1, c2, c3, c13 = byte(line, 10, 13)
+  if sub(line, 1, 5) == "HTTP/" and byte(line, 9) == 32 and byte(line, 7) == 46
+     and is_digit(byte(line, 6)) and is_digit(byte(line, 8))
+     and is_digit(c1) and is_digit(c2) and is_digit(c3) then
+    local code = (c1 - 48) * 100 + (c2 - 48) * 10 + (c3 - 48)
+    if c13 == nil then return sub(line, 6, 8), code, "" end
+    local last = byte(line, -1)
+    local c14 = byte(line, 14)
+    if c13 == 32 and c14 ~= 32 and c14 ~= 9 and last ~= 32 and last ~= 9 and last ~= 13 then
+      return sub(line, 6, 8), code, sub(line, 14)
+    end
+  end
+  return parse_status_line_slow(line)
 end
 
 -- Content-Length value: the last number of the (possibly repeated, ", "-joined) header, as Zeek
@@ -71,11 +136,15 @@ local function is_chunked(v)
   return v:match("chunked[ \t]*$") ~= nil
 end
 
--- The media type of a Content-Type value, without parameters, lowercased.
+-- The media type of a Content-Type value, without parameters, lowercased (false when there is
+-- none, so the memo keeps it).
+local mime_of = memo(function(v)
+  local t = match(v, "^[ \t]*([^;, \t]+)")
+  return t and lower(t) or false
+end)
 local function mime_type(v)
   if not v then return nil end
-  local t = v:match("^[ \t]*([^;, \t]+)")
-  return t and t:lower() or nil
+  return mime_of(v) or nil
 end
 
 local B64 = {}
@@ -111,6 +180,9 @@ end
 -- Headers that say a proxy is on the path (Zeek's HTTP::proxy_headers), as "NAME -> value".
 local PROXY_HEADERS = { "forwarded", "x-forwarded-for", "x-forwarded-from", "client-ip", "via",
                         "xroxy-connection", "proxy-connection" }
+local PROXY_PREFIX = {}
+for i, name in ipairs(PROXY_HEADERS) do PROXY_PREFIX[i] = name:upper() .. " -> " end
+local NPROXY = #PROXY_HEADERS
 
 -- ---------------------------------------------------------------------------------------------
 -- Per-connection state: transactions paired by order (the k-th request with the k-th final
@@ -127,43 +199,57 @@ local function state(conn)
 end
 
 local function tx_at(st, k)
-  if k < st.head then return { depth = k, tags = {} } end  -- already emitted: a throwaway
+  if k < st.head then return { depth = k } end  -- already emitted: a throwaway
   local tx = st.tx[k]
   if not tx then
-    tx = { depth = k, tags = {} }
+    tx = { depth = k }  -- tx.tags is made by the first tag
     st.tx[k] = tx
   end
   return tx
 end
 
 local function tag(tx, name)
-  if tx and not tx.tags[name] then
-    tx.tags[name] = true
-    tx.tags[#tx.tags + 1] = name
+  if not tx then return end
+  local tags = tx.tags
+  if not tags then tags = {}; tx.tags = tags end
+  if not tags[name] then
+    tags[name] = true
+    tags[#tags + 1] = name
   end
 end
+
+-- One record table (and one table per one-item set) for every emit: moonshark.emit copies the
+-- values out at once, and every field is assigned on each use.
+local REC, ORIG_MIME, RESP_MIME = {}, {}, {}
 
 local function emit(conn, st, tx)
   local id = conn.id
   local oh, op, rh, rp = id.orig_h, id.orig_p, id.resp_h, id.resp_p
   if st.swapped then oh, op, rh, rp = rh, rp, oh, op end
-  local rec = {
-    ts = tx.ts, uid = conn.uid,
-    ["id.orig_h"] = oh, ["id.orig_p"] = op, ["id.resp_h"] = rh, ["id.resp_p"] = rp,
-    trans_depth = tx.depth, method = tx.method, host = tx.host, uri = tx.uri,
-    referrer = tx.referrer, version = tx.version, user_agent = tx.user_agent, origin = tx.origin,
-    request_body_len = tx.request_body_len or 0, response_body_len = tx.response_body_len or 0,
-    status_code = tx.status_code, status_msg = tx.status_msg,
-    info_code = tx.info_code, info_msg = tx.info_msg,
-    tags = tx.tags[1] and { table.unpack(tx.tags) } or nil, username = tx.username, proxied = tx.proxied,
-    orig_mime_types = tx.orig_mime and { tx.orig_mime } or nil,
-    resp_mime_types = tx.resp_mime and { tx.resp_mime } or nil,
-  }
-  if not rec.ts then rec.ts = tx.resp_ts end
+  local tags = tx.tags
   if st.socks then
-    rec.tags = rec.tags or {}
-    rec.tags[#rec.tags + 1] = "socks"
+    local t = {}
+    if tags then for i = 1, #tags do t[i] = tags[i] end end
+    t[#t + 1] = "socks"
+    tags = t
+  elseif tags and not tags[1] then
+    tags = nil
   end
+  local rec = REC
+  rec.ts = tx.ts or tx.resp_ts
+  rec.uid = conn.uid
+  rec["id.orig_h"], rec["id.orig_p"], rec["id.resp_h"], rec["id.resp_p"] = oh, op, rh, rp
+  rec.trans_depth, rec.method, rec.host, rec.uri = tx.depth, tx.method, tx.host, tx.uri
+  rec.referrer, rec.version, rec.user_agent, rec.origin = tx.referrer, tx.version, tx.user_agent, tx.origin
+  rec.request_body_len = tx.request_body_len or 0
+  rec.response_body_len = tx.response_body_len or 0
+  rec.status_code, rec.status_msg = tx.status_code, tx.status_msg
+  rec.info_code, rec.info_msg = tx.info_code, tx.info_msg
+  rec.tags, rec.username, rec.proxied = tags, tx.username, tx.proxied
+  local om, rm = tx.orig_mime, tx.resp_mime
+  ORIG_MIME[1], RESP_MIME[1] = om, rm
+  rec.orig_mime_types = om and ORIG_MIME or nil
+  rec.resp_mime_types = rm and RESP_MIME or nil
   moonshark.emit("http", rec)
 end
 
@@ -254,11 +340,12 @@ local function fill_request_headers(tx, h)
   tx.origin = h["origin"]
   local auth = h["authorization"]
   if auth then tx.username = basic_username(auth) end
-  for _, name in ipairs(PROXY_HEADERS) do
-    local v = h[name]
+  for i = 1, NPROXY do
+    local v = h[PROXY_HEADERS[i]]
     if v then
-      tx.proxied = tx.proxied or {}
-      tx.proxied[#tx.proxied + 1] = name:upper() .. " -> " .. v
+      local proxied = tx.proxied
+      if not proxied then proxied = {}; tx.proxied = proxied end
+      proxied[#proxied + 1] = PROXY_PREFIX[i] .. v
     end
   end
   tx.orig_mime = mime_type(h["content-type"])
@@ -314,8 +401,7 @@ local function read_request(r, conn, st, method, uri, version, ts)
   tx.req_done = true
   emit_ready(conn, st)
   if ended then return problem and "resync" or "eof" end
-  local upper = method:upper()
-  if upper == "CONNECT" or h["upgrade"] then
+  if upper_method(method) == "CONNECT" or h["upgrade"] then
     if client_tunnels(r, st) then return "stop" end
   end
   return nil
@@ -374,7 +460,7 @@ end
 
 local function no_body(tx, code)
   if code < 200 or code == 204 or code == 304 then return true end
-  return tx.method and tx.method:upper() == "HEAD"
+  return tx.method and upper_method(tx.method) == "HEAD"
 end
 
 -- Reads one response whose status line is parsed. Returns "eof", "stop" or nil (go on).
@@ -398,7 +484,7 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
     return "eof"
   end
   tx.resp_mime = mime_type(h["content-type"])
-  local method = tx.method and tx.method:upper()
+  local method = tx.method and upper_method(tx.method)
   if (method == "CONNECT" and code >= 200 and code < 300) or code == 101 then
     tag(tx, code == 101 and "upgrade" or "tunnel")
     tx.response_body_len = 0
