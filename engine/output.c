@@ -372,16 +372,18 @@ static void put_text_escaped(ms_output *o, const char *s, size_t len, bool in_se
         line_puts(o, "\\x2d"); /* a lone '-' would read as unset */
         return;
     }
+    size_t run = 0; /* start of the bytes not yet written that need no escape */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f || c == '\\' || (in_set && c == ',')) {
+            line_putn(o, s + run, i - run);
+            run = i + 1;
             char esc[5];
             snprintf(esc, sizeof esc, "\\x%02x", c);
             line_putn(o, esc, 4);
-        } else {
-            line_putc(o, (char)c);
         }
     }
+    line_putn(o, s + run, len - run);
 }
 
 /* Length of a valid UTF-8 sequence at s (max n bytes), or 0 when invalid. */
@@ -438,6 +440,13 @@ static void put_json_string(ms_output *o, const char *s, size_t len)
             snprintf(esc, sizeof esc, "\\u%04x", c);
             line_puts(o, esc);
             i++;
+        } else if (c < 0x80) {
+            /* a run of plain printable ASCII goes in one copy */
+            size_t j = i + 1;
+            while (j < len && u[j] >= 0x20 && u[j] < 0x7f && u[j] != '"' && u[j] != '\\')
+                j++;
+            line_putn(o, s + i, j - i);
+            i = j;
         } else {
             size_t n = utf8_seq(u + i, len - i);
             if (n == 0) {
