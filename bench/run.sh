@@ -105,6 +105,7 @@ clean="rm -rf '$out'; mkdir -p '$out'"
 floor_big() { measure floor big "$noprep" "'$floor' '$big'"; }
 floor_small() { measure floor_slice small "$noprep" "'$floor' '$small'"; }
 floor_big
+measure floor_4k      big   "$noprep" "'$floor' --default-buffer '$big'"
 measure stats         big   "$noprep" "'$bin' stats '$big'"
 measure layers        big   "$noprep" "'$bin' layers '$big' > /dev/null"
 measure conn          big   "$noprep" "'$bin' conn '$big' > /dev/null"
@@ -149,7 +150,8 @@ awk -F'\t' -v OFS='\t' '
 # ---- report -----------------------------------------------------------------------------
 what() {
     case $1 in
-    floor) echo "libpcap read floor (tools/pcap_floor)" ;;
+    floor) echo "libpcap read floor (tools/pcap_floor, 1 MiB stdio buffer)" ;;
+    floor_4k) echo "libpcap with pcap_open_offline's 4 KiB buffer (what tshark/tcpflow get)" ;;
     stats) echo "decode only (moonshark stats)" ;;
     layers) echo "decode + one line per frame (moonshark layers)" ;;
     conn) echo "decode + TCP reassembly (moonshark conn)" ;;
