@@ -198,11 +198,22 @@ local function state(conn)
   return st
 end
 
+-- A transaction. The constructor names every field a transaction may get, so the table is made
+-- with room for all of them at once (nil fields take no slot but size the table) instead of
+-- growing four or five times as the request and response fill it in.
+local function new_tx(k)
+  return { depth = k, ts = nil, method = nil, uri = nil, req_version = nil, host = nil,
+           user_agent = nil, referrer = nil, origin = nil, username = nil, proxied = nil,
+           orig_mime = nil, request_body_len = nil, req_done = nil, resp_ts = nil, version = nil,
+           status_code = nil, status_msg = nil, info_code = nil, info_msg = nil, resp_mime = nil,
+           response_body_len = nil, resp_done = nil, tags = nil }
+end
+
 local function tx_at(st, k)
-  if k < st.head then return { depth = k } end  -- already emitted: a throwaway
+  if k < st.head then return new_tx(k) end  -- already emitted: a throwaway
   local tx = st.tx[k]
   if not tx then
-    tx = { depth = k }  -- tx.tags is made by the first tag
+    tx = new_tx(k)  -- tx.tags is made by the first tag
     st.tx[k] = tx
   end
   return tx
