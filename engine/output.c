@@ -293,14 +293,29 @@ void ms_output_set_add(ms_output *o, int idx, const char *s, size_t len)
 
 /* ---- rendering ------------------------------------------------------------------------ */
 
+/* Decimal digits of x, at least min_digits (zero-padded), written backwards from end; returns
+ * the first digit. Stands in for snprintf("%llu") on the per-record path. */
+static char *u64_digits(uint64_t x, char *end, int min_digits)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + x % 10);
+        x /= 10;
+        min_digits--;
+    } while (x || min_digits > 0);
+    return p;
+}
+
 /* Seconds with six decimals, rounded to the nearest microsecond (as Zeek prints times). */
 static void put_seconds(ms_output *o, uint64_t ns)
 {
     char buf[48];
+    char *end = buf + sizeof buf;
     uint64_t us = ns / 1000ULL + (ns % 1000ULL >= 500 ? 1 : 0);
-    snprintf(buf, sizeof buf, "%llu.%06llu", (unsigned long long)(us / 1000000ULL),
-             (unsigned long long)(us % 1000000ULL));
-    line_puts(o, buf);
+    char *p = u64_digits(us % 1000000ULL, end, 6);
+    *--p = '.';
+    p = u64_digits(us / 1000000ULL, p, 1);
+    line_putn(o, p, (size_t)(end - p));
 }
 
 /* Table mode is for people: times of day in UTC with milliseconds, as tcpdump prints them
@@ -324,9 +339,11 @@ static void put_number(ms_output *o, const ms_field_def *f, const field_value *v
     char buf[64];
     switch (f->type) {
     case MS_FIELD_COUNT:
-    case MS_FIELD_PORT:
-        snprintf(buf, sizeof buf, "%llu", (unsigned long long)v->v.u);
-        break;
+    case MS_FIELD_PORT: {
+        char *p = u64_digits(v->v.u, buf + sizeof buf, 1);
+        line_putn(o, p, (size_t)(buf + sizeof buf - p));
+        return;
+    }
     case MS_FIELD_INT:
         snprintf(buf, sizeof buf, "%lld", (long long)v->v.i);
         break;
