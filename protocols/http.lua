@@ -24,20 +24,23 @@ moonshark.log{ name = "http", fields = {
 -- ---------------------------------------------------------------------------------------------
 -- Line grammar
 --
--- Each message goes through these once, so they stay off the string library's pattern matcher
--- for the common shapes (`GET /x HTTP/1.1`, `HTTP/1.1 200 OK`): plain finds and byte tests, with
--- the general patterns kept as the fallback for everything else (tabs, repeated spaces, odd
--- versions), so what is accepted and what is returned do not change.
+-- Each message goes through these once. In this Lua every call into a C function (string.byte,
+-- sub, find, ...) costs several hundred machine instructions, so the common shapes
+-- (`GET /x HTTP/1.1`, `HTTP/1.1 200 OK`) are taken with one pattern call that has no
+-- character sets and no backtracking; anything else goes to the general patterns, which decide
+-- what is accepted and what is returned (the quick forms accept only lines on which both give
+-- the same answer).
 
-local find, sub, byte, lower, upper = string.find, string.sub, string.byte, string.lower, string.upper
+local find, sub, lower, upper = string.find, string.sub, string.lower, string.upper
 local match, tonumber = string.match, tonumber
 
 -- Small memo tables for values that repeat across messages (methods, media types); bounded so
--- hostile input cannot grow them.
+-- hostile input cannot grow them. Callers look in the table first and call the function only on
+-- a miss.
 local MEMO_MAX = 512
 local function memo(fn)
   local cache, n = {}, 0
-  return function(v)
+  return cache, function(v)
     local r = cache[v]
     if r == nil then
       r = fn(v)
@@ -47,10 +50,12 @@ local function memo(fn)
   end
 end
 
--- A method token (RFC 9110 tchar+).
-local is_token = memo(function(m) return find(m, "^[%w!#$%%&'*+%.^_`|~-]+$") ~= nil end)
--- Upper-case form of a method (compared with "HEAD", "CONNECT").
-local upper_method = memo(upper)
+-- Upper-case form of a method (compared with "HEAD", "CONNECT"): UPPER[m] or upper_method(m).
+local UPPER, upper_method = memo(upper)
+
+-- Status codes ("000" to "999") as numbers without a tonumber call.
+local CODE = {}
+for c = 0, 999 do CODE[string.format("%03d", c)] = c end
 
 local function parse_request_line_slow(line)
   local method, rest = match(line, "^([%w!#$%%&'*+%.^_`|~-]+)[ \t]+(.*)$")
@@ -63,24 +68,12 @@ local function parse_request_line_slow(line)
   return nil
 end
 
-local function is_digit(c) return c and c >= 48 and c <= 57 end
-
 -- method SP request-target SP HTTP/x.y (tabs and repeated spaces tolerated). Returns
 -- method, uri, version ("1.1"), or nil.
 local function parse_request_line(line)
-  -- fast path: no tab, "METHOD SP target SP HTTP/d.d" with the version at the very end
-  local n = #line
-  local sp = find(line, " ", 1, true)
-  if sp and sp > 1 and n >= sp + 8 and byte(line, n - 8) == 32 and byte(line, n - 1) == 46
-     and is_digit(byte(line, n)) and is_digit(byte(line, n - 2))
-     and sub(line, n - 7, n - 3) == "HTTP/" and not find(line, "\t", 1, true) then
-    local method = sub(line, 1, sp - 1)
-    if not is_token(method) then return nil end
-    local a, e = sp + 1, n - 9
-    while byte(line, a) == 32 do a = a + 1 end
-    while e >= a and byte(line, e) == 32 do e = e - 1 end
-    return method, a <= e and sub(line, a, e) or "", sub(line, n - 2, n)
-  end
+  -- quick form: upper-case method, one space, a target without blanks, one space, HTTP/d.d
+  local method, uri, version = match(line, "^(%u+) (%S+) HTTP/(%d%.%d)$")
+  if method then return method, uri, version end
   return parse_request_line_slow(line)
 end
 
@@ -100,20 +93,10 @@ end
 
 -- HTTP/x.y SP 3DIGIT [SP reason]. Returns version, code, reason, or nil.
 local function parse_status_line(line)
-  -- fast path: "HTTP/d.d ddd" then nothing, or one space and a reason that neither starts nor
-  -- ends with blanks
-  local c1, c2, c3, c13 = byte(line, 10, 13)
-  if sub(line, 1, 5) == "HTTP/" and byte(line, 9) == 32 and byte(line, 7) == 46
-     and is_digit(byte(line, 6)) and is_digit(byte(line, 8))
-     and is_digit(c1) and is_digit(c2) and is_digit(c3) then
-    local code = (c1 - 48) * 100 + (c2 - 48) * 10 + (c3 - 48)
-    if c13 == nil then return sub(line, 6, 8), code, "" end
-    local last = byte(line, -1)
-    local c14 = byte(line, 14)
-    if c13 == 32 and c14 ~= 32 and c14 ~= 9 and last ~= 32 and last ~= 9 and last ~= 13 then
-      return sub(line, 6, 8), code, sub(line, 14)
-    end
-  end
+  -- quick form: HTTP/d.d, one space, three digits, one space, a reason of two or more
+  -- characters that neither starts nor ends with a blank
+  local version, code, reason = match(line, "^HTTP/(%d%.%d) (%d%d%d) (%S.*%S)$")
+  if version then return version, CODE[code], reason end
   return parse_status_line_slow(line)
 end
 
@@ -138,13 +121,15 @@ end
 
 -- The media type of a Content-Type value, without parameters, lowercased (false when there is
 -- none, so the memo keeps it).
-local mime_of = memo(function(v)
+local MIME, mime_of = memo(function(v)
   local t = match(v, "^[ \t]*([^;, \t]+)")
   return t and lower(t) or false
 end)
 local function mime_type(v)
   if not v then return nil end
-  return mime_of(v) or nil
+  local m = MIME[v]
+  if m == nil then m = mime_of(v) end
+  return m or nil
 end
 
 local B64 = {}
@@ -412,7 +397,7 @@ local function read_request(r, conn, st, method, uri, version, ts)
   tx.req_done = true
   emit_ready(conn, st)
   if ended then return problem and "resync" or "eof" end
-  if upper_method(method) == "CONNECT" or h["upgrade"] then
+  if (UPPER[method] or upper_method(method)) == "CONNECT" or h["upgrade"] then
     if client_tunnels(r, st) then return "stop" end
   end
   return nil
@@ -471,7 +456,8 @@ end
 
 local function no_body(tx, code)
   if code < 200 or code == 204 or code == 304 then return true end
-  return tx.method and upper_method(tx.method) == "HEAD"
+  local m = tx.method
+  return m and (UPPER[m] or upper_method(m)) == "HEAD"
 end
 
 -- Reads one response whose status line is parsed. Returns "eof", "stop" or nil (go on).
@@ -495,7 +481,8 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
     return "eof"
   end
   tx.resp_mime = mime_type(h["content-type"])
-  local method = tx.method and upper_method(tx.method)
+  local method = tx.method
+  if method then method = UPPER[method] or upper_method(method) end
   if (method == "CONNECT" and code >= 200 and code < 300) or code == 101 then
     tag(tx, code == 101 and "upgrade" or "tunnel")
     tx.response_body_len = 0
