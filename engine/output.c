@@ -439,9 +439,26 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
  * (as Zeek's JSON logs do), so every line parses with jq. */
 static void put_json_string(ms_output *o, const char *s, size_t len)
 {
-    line_putc(o, '"');
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
+    while (i < len && u[i] >= 0x20 && u[i] < 0x7f && u[i] != '"' && u[i] != '\\')
+        i++;
+    if (i == len) {
+        /* nothing to escape (the usual case): quotes and bytes in one reservation */
+        if (!grow((void **)&o->line, &o->line_cap, o->line_len + len + 3, 1)) {
+            o->oom = true;
+            return;
+        }
+        char *d = o->line + o->line_len;
+        d[0] = '"';
+        memcpy(d + 1, s, len);
+        d[len + 1] = '"';
+        d[len + 2] = '\0';
+        o->line_len += len + 2;
+        return;
+    }
+    line_putc(o, '"');
+    i = 0;
     while (i < len) {
         unsigned char c = u[i];
         if (c == '"' || c == '\\') {
