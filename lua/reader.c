@@ -98,8 +98,10 @@ static void trim(const uint8_t *s, size_t *a, size_t *b)
 }
 
 /* The next header: its name and value (obsolete folding joined with one space, value pushed on
- * the stack). Lines without a colon, and folds with no header before them, are skipped. */
-static bool next_header(lua_State *L, hdr_iter *it, const uint8_t **name, size_t *nlen)
+ * the stack; when `want` is given and says no for the name, the header is passed over and nothing
+ * is pushed). Lines without a colon, and folds with no header before them, are skipped. */
+static bool next_header_opt(lua_State *L, hdr_iter *it, const uint8_t **name, size_t *nlen,
+                            bool (*want)(lua_State *, const uint8_t *, size_t))
 {
     const uint8_t *line;
     size_t llen;
@@ -118,6 +120,15 @@ static bool next_header(lua_State *L, hdr_iter *it, const uint8_t **name, size_t
         trim(line, &a, &b);
         *name = line;
         *nlen = n;
+        if (want && !want(L, line, n)) {
+            while (it->pos < it->len && is_ws(it->p[it->pos])) { /* its folded lines too */
+                const uint8_t *fl;
+                size_t flen;
+                if (!next_line(it, &fl, &flen))
+                    break;
+            }
+            continue;
+        }
         if (it->pos < it->len && is_ws(it->p[it->pos])) {
             luaL_Buffer buf;
             luaL_buffinit(L, &buf);
@@ -138,6 +149,11 @@ static bool next_header(lua_State *L, hdr_iter *it, const uint8_t **name, size_t
         }
         return true;
     }
+}
+
+static bool next_header(lua_State *L, hdr_iter *it, const uint8_t **name, size_t *nlen)
+{
+    return next_header_opt(L, it, name, nlen, NULL);
 }
 
 /* Builds t[1..n] = {name, value} from the block kept in t[0] (t at index t). */
@@ -193,16 +209,43 @@ static int hdr_pairs(lua_State *L)
 
 static const char HEADERS_MT[] = "moonshark.headers";
 
+/* r:headers(max, wanted): only names that are keys of the table `wanted` (lower case) get
+ * t[name]; the others are passed over without making Lua strings of them (t[i] pairs are
+ * unchanged). The set is at stack index 3 of the r:headers call. */
+static bool wanted_name(lua_State *L, const uint8_t *name, size_t nlen)
+{
+    char lower[64];
+    if (nlen < sizeof lower) {
+        for (size_t j = 0; j < nlen; j++) {
+            uint8_t ch = name[j];
+            lower[j] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
+        }
+        lua_pushlstring(L, lower, nlen);
+    } else {
+        luaL_Buffer buf;
+        luaL_buffinit(L, &buf);
+        for (size_t j = 0; j < nlen; j++) {
+            uint8_t ch = name[j];
+            luaL_addchar(&buf, (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch));
+        }
+        luaL_pushresult(&buf);
+    }
+    bool yes = lua_rawget(L, 3) != LUA_TNIL;
+    lua_pop(L, 1);
+    return yes;
+}
+
 /* Pushes the header table for block[0..len) (which ends with the empty line). */
 static void push_headers(lua_State *L, const uint8_t *block, size_t len)
 {
-    lua_createtable(L, 0, 12);
+    bool filter = lua_type(L, 3) == LUA_TTABLE;
+    lua_createtable(L, 0, filter ? 6 : 12);
     int t = lua_gettop(L);
     hdr_iter it = { block, len, 0 };
     const uint8_t *name;
     size_t nlen;
     char lower[256];
-    while (next_header(L, &it, &name, &nlen)) {
+    while (next_header_opt(L, &it, &name, &nlen, filter ? wanted_name : NULL)) {
         /* stack: t value */
         if (nlen < sizeof lower) {
             for (size_t j = 0; j < nlen; j++) {
@@ -468,7 +511,20 @@ static int r_line(lua_State *L)
 
 static int r_headers(lua_State *L)
 {
-    return start(L, MS_REQ_HEADERS, opt_size(L, 2, DEFAULT_HEADERS_MAX, MAX_READ, "r:headers"));
+    uint64_t max = opt_size(L, 2, DEFAULT_HEADERS_MAX, MAX_READ, "r:headers");
+    if (lua_isnoneornil(L, 3))
+        return start(L, MS_REQ_HEADERS, max);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    /* keep the wanted set at index 3 across a yield (start() keeps only the reader) */
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    lua_settop(L, 3);
+    lua_pushnil(L);
+    lua_replace(L, 2);
+    h->req = MS_REQ_HEADERS;
+    h->arg = max;
+    h->scan = 0;
+    return run_request(L, c, h);
 }
 
 static int r_read(lua_State *L)

@@ -169,6 +169,15 @@ local PROXY_PREFIX = {}
 for i, name in ipairs(PROXY_HEADERS) do PROXY_PREFIX[i] = name:upper() .. " -> " end
 local NPROXY = #PROXY_HEADERS
 
+-- The header names each side reads: r:headers makes Lua strings of these only (the others are
+-- passed over in C; t[i] pairs are unchanged).
+local REQ_HEADERS = { host = true, ["user-agent"] = true, referer = true, origin = true,
+                      authorization = true, ["content-type"] = true, ["transfer-encoding"] = true,
+                      ["content-length"] = true, upgrade = true }
+for _, name in ipairs(PROXY_HEADERS) do REQ_HEADERS[name] = true end
+local RESP_HEADERS = { ["content-type"] = true, ["transfer-encoding"] = true, ["content-length"] = true }
+local NO_HEADERS = {}
+
 -- ---------------------------------------------------------------------------------------------
 -- Per-connection state: transactions paired by order (the k-th request with the k-th final
 -- response), whichever side gets there first creates the record.
@@ -315,7 +324,7 @@ local function skip_chunked(r)
     else
       local size = #hex <= 15 and tonumber(hex, 16) or BIG  -- past 2^60: the rest of the stream
       if size == 0 then
-        if not r:headers(HEADER_MAX) then return total, true end
+        if not r:headers(HEADER_MAX, NO_HEADERS) then return total, true end
         return total, false
       end
       local got = r:skip(size) or 0
@@ -382,7 +391,7 @@ local function read_request(r, conn, st, method, uri, version, ts)
     emit_ready(conn, st)
     return "stop"
   end
-  local h = r:headers(HEADER_MAX)
+  local h = r:headers(HEADER_MAX, REQ_HEADERS)
   if not h then tx.req_done = true; return "eof" end
   fill_request_headers(tx, h)
   local n, ended, problem = 0, false, nil
@@ -466,7 +475,7 @@ end
 local function read_response(r, conn, st, version, code, reason, ts, orphan)
   local tx = orphan and { tags = { "no_request", no_request = true } } or tx_at(st, st.nresp + 1)
   st.cur_resp = tx
-  local h = r:headers(HEADER_MAX)
+  local h = r:headers(HEADER_MAX, RESP_HEADERS)
   if code >= 100 and code < 200 and code ~= 101 then
     tx.info_code, tx.info_msg = code, reason
     if not h then return "eof" end
