@@ -174,9 +174,13 @@ int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err)
             return 0;
         if (src->live)
             return ms_fail(err, MS_EIO, "%s: capture failed: %s", src->name, pcap_geterr(src->pcap));
-        return ms_fail(err, MS_ETRUNC, "%s: truncated at frame %llu (%llu complete frames before it): %s",
-                       src->name, (unsigned long long)src->frames + 1, (unsigned long long)src->frames,
-                       pcap_geterr(src->pcap));
+        const char *why = pcap_geterr(src->pcap);
+        if (strstr(why, "truncated"))
+            return ms_fail(err, MS_ETRUNC, "%s: truncated at frame %llu (%llu complete frames before it): %s",
+                           src->name, (unsigned long long)src->frames + 1, (unsigned long long)src->frames, why);
+        /* not a cut file: a record libpcap refuses (e.g. a pcapng interface it cannot mix) */
+        return ms_fail(err, MS_EIO, "%s: libpcap cannot read frame %llu (%llu frames read before it): %s",
+                       src->name, (unsigned long long)src->frames + 1, (unsigned long long)src->frames, why);
     }
 }
 
