@@ -210,8 +210,9 @@ static int hdr_pairs(lua_State *L)
 static const char HEADERS_MT[] = "moonshark.headers";
 
 /* r:headers(max, wanted): only names that are keys of the table `wanted` (lower case) get
- * t[name]; the others are passed over without making Lua strings of them (t[i] pairs are
- * unchanged). The set is at stack index 3 of the r:headers call. */
+ * t[name]; the others are passed over without making Lua strings of their values (t[i] pairs are
+ * unchanged). The set is at stack index 3 of the r:headers call. Returns true with the lower-case
+ * name left on the stack, or false with nothing pushed. */
 static bool wanted_name(lua_State *L, const uint8_t *name, size_t nlen)
 {
     char lower[64];
@@ -230,8 +231,9 @@ static bool wanted_name(lua_State *L, const uint8_t *name, size_t nlen)
         }
         luaL_pushresult(&buf);
     }
+    lua_pushvalue(L, -1);
     bool yes = lua_rawget(L, 3) != LUA_TNIL;
-    lua_pop(L, 1);
+    lua_pop(L, yes ? 1 : 2); /* a wanted name stays pushed: push_headers uses it as the key */
     return yes;
 }
 
@@ -246,8 +248,10 @@ static void push_headers(lua_State *L, const uint8_t *block, size_t len)
     size_t nlen;
     char lower[256];
     while (next_header_opt(L, &it, &name, &nlen, filter ? wanted_name : NULL)) {
-        /* stack: t value */
-        if (nlen < sizeof lower) {
+        /* stack: t value, or with a filter t lname value (wanted_name pushed the name) */
+        if (filter) {
+            /* the key is already below the value */
+        } else if (nlen < sizeof lower) {
             for (size_t j = 0; j < nlen; j++) {
                 uint8_t ch = name[j];
                 lower[j] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
@@ -262,7 +266,8 @@ static void push_headers(lua_State *L, const uint8_t *block, size_t len)
             }
             luaL_pushresult(&buf);
         }
-        lua_insert(L, -2); /* t lname value */
+        if (!filter)
+            lua_insert(L, -2); /* t lname value */
         lua_pushvalue(L, -2);
         if (lua_rawget(L, t) == LUA_TSTRING) { /* t lname value old */
             lua_insert(L, -2);                   /* t lname old value */
