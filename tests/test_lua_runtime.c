@@ -475,6 +475,27 @@ static void test_headers_table_has_pairs_length_and_lowercase_map(void **state)
     fx_free(&fx);
 }
 
+static void test_headers_with_wanted_set_maps_only_those_names_but_lists_all(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'hw', tcp_ports = {9} }\n"
+                 "local WANT = { host = true, ['content-length'] = true }\n"
+                 "function p.client(r)\n"
+                 "  local h = r:headers(1000, WANT)\n"
+                 "  moonshark.emit('hw', { n = #h, host = h.host, cl = h['content-length'],\n"
+                 "    ua = tostring(h['user-agent']), third = h[3][1] .. '=' .. h[3][2] })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CHw", 9, NULL);
+    feed(c, C, "Host: a.example\r\nUser-Agent: t/1\r\nContent-Length: 7\r\n\r\n", 3);
+    ms_lua_conn_close(c, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"cl\":\"7\",\"host\":\"a.example\",\"n\":3,\"third\":\"Content-Length=7\","
+                             "\"ua\":\"nil\"}\n");
+    fx_free(&fx);
+}
+
 static void test_skip_never_enters_lua_for_skipped_bytes(void **state)
 {
     (void)state;
@@ -812,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_reader_requests_every_piece_size),
         cmocka_unit_test(test_reader_requests_split_at_every_offset),
         cmocka_unit_test(test_headers_table_has_pairs_length_and_lowercase_map),
+        cmocka_unit_test(test_headers_with_wanted_set_maps_only_those_names_but_lists_all),
         cmocka_unit_test(test_skip_never_enters_lua_for_skipped_bytes),
         cmocka_unit_test(test_gap_raises_gap_error_in_pending_read),
         cmocka_unit_test(test_uncaught_gap_stops_the_parser_and_is_reported),
