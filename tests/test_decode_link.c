@@ -9,28 +9,8 @@
 #include <string.h>
 
 #include "decode.h"
+#include "helpers/decode_fixture.h"
 #include "helpers/pktbuild.h"
-
-static pb b;
-static ms_packet pkt;
-static ms_decode_ctx *ctx;
-
-static int setup(void **state)
-{
-    (void)state;
-    ms_decode_opts o;
-    ms_decode_opts_default(&o);
-    ctx = ms_decode_ctx_new(&o);
-    pb_init(&b);
-    return ctx ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    ms_decode_ctx_free(ctx);
-    return 0;
-}
 
 static void eth_ipv4_tcp(void)
 {

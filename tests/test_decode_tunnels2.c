@@ -11,30 +11,10 @@
 #include <string.h>
 
 #include "decode.h"
+#include "helpers/decode_fixture.h"
 #include "helpers/pktbuild.h"
 
-static pb b;
-static ms_packet pkt;
-static ms_decode_ctx *ctx;
-
 static const char GET[] = "GET / HTTP/1.1\r\n";
-
-static int setup(void **state)
-{
-    (void)state;
-    ms_decode_opts o;
-    ms_decode_opts_default(&o);
-    ctx = ms_decode_ctx_new(&o);
-    pb_init(&b);
-    return ctx ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    ms_decode_ctx_free(ctx);
-    return 0;
-}
 
 /* Every cut of the frame at lengths from..to-1 (inside the header under test) records
  * MS_DERR_TRUNCATED on layer t. The cut frame sits in a buffer of exactly that size. */
