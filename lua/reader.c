@@ -290,6 +290,30 @@ static void push_headers(lua_State *L, const uint8_t *block, size_t len)
  * count, or raises the gap/limit error); with L NULL only answers whether it would complete
  * (returns 0 or more) or must wait for bytes (-1). Either way bookkeeping (scan offsets, skips)
  * advances. */
+/* A line or header block with no end yet (try_request's contract: 1 answered, 0 would fail, -1
+ * wait): at its limit it raises "limit"; at the end of the stream the tail is dropped and the read
+ * answers nil; otherwise it waits for more bytes. */
+static int line_not_complete(lua_State *L, ms_lua *rt, ms_lua_conn *c, ms_lua_half *h, size_t have, size_t lim)
+{
+    if (have >= lim) {
+        if (L) {
+            h->req = MS_REQ_NONE;
+            h->scan = 0;
+            ms_lua_push_error(L, rt, "limit", 0, h->arg);
+            return lua_error(L);
+        }
+        return 0;
+    }
+    if (h->ended) {
+        if (L) {
+            drop_tail(c, h);
+            lua_pushnil(L);
+        }
+        return 1;
+    }
+    return -1;
+}
+
 static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
 {
     ms_lua *rt = c->rt;
@@ -347,23 +371,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             return 1;
         }
         h->scan = upto;
-        if (have >= lim) {
-            if (L) {
-                h->req = MS_REQ_NONE;
-                h->scan = 0;
-                ms_lua_push_error(L, rt, "limit", 0, h->arg);
-                return lua_error(L);
-            }
-            return 0;
-        }
-        if (h->ended) {
-            if (L) {
-                drop_tail(c, h);
-                lua_pushnil(L);
-            }
-            return 1;
-        }
-        return -1;
+        return line_not_complete(L, rt, c, h, have, lim);
     }
     case MS_REQ_HEADERS: {
         size_t lim = (size_t)MS_MIN(h->arg, (uint64_t)SIZE_MAX);
@@ -388,23 +396,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
                 return 1;
             }
         }
-        if (have >= lim) {
-            if (L) {
-                h->req = MS_REQ_NONE;
-                h->scan = 0;
-                ms_lua_push_error(L, rt, "limit", 0, h->arg);
-                return lua_error(L);
-            }
-            return 0;
-        }
-        if (h->ended) {
-            if (L) {
-                drop_tail(c, h);
-                lua_pushnil(L);
-            }
-            return 1;
-        }
-        return -1;
+        return line_not_complete(L, rt, c, h, have, lim);
     }
     case MS_REQ_READ:
         if (have >= h->arg) {
