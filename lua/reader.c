@@ -209,28 +209,34 @@ static int hdr_pairs(lua_State *L)
 
 static const char HEADERS_MT[] = "moonshark.headers";
 
-/* r:headers(max, wanted): only names that are keys of the table `wanted` (lower case) get
- * t[name]; the others are passed over without making Lua strings of their values (t[i] pairs are
- * unchanged). The set is at stack index 3 of the r:headers call. Returns true with the lower-case
- * name left on the stack, or false with nothing pushed. */
-static bool wanted_name(lua_State *L, const uint8_t *name, size_t nlen)
+/* Pushes name[0..nlen) in ASCII lower case (header names are case-insensitive). */
+static void push_lower(lua_State *L, const uint8_t *name, size_t nlen)
 {
-    char lower[64];
+    char lower[256];
     if (nlen < sizeof lower) {
         for (size_t j = 0; j < nlen; j++) {
             uint8_t ch = name[j];
             lower[j] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
         }
         lua_pushlstring(L, lower, nlen);
-    } else {
-        luaL_Buffer buf;
-        luaL_buffinit(L, &buf);
-        for (size_t j = 0; j < nlen; j++) {
-            uint8_t ch = name[j];
-            luaL_addchar(&buf, (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch));
-        }
-        luaL_pushresult(&buf);
+        return;
     }
+    luaL_Buffer buf;
+    luaL_buffinit(L, &buf);
+    for (size_t j = 0; j < nlen; j++) {
+        uint8_t ch = name[j];
+        luaL_addchar(&buf, (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch));
+    }
+    luaL_pushresult(&buf);
+}
+
+/* r:headers(max, wanted): only names that are keys of the table `wanted` (lower case) get
+ * t[name]; the others are passed over without making Lua strings of their values (t[i] pairs are
+ * unchanged). The set is at stack index 3 of the r:headers call. Returns true with the lower-case
+ * name left on the stack, or false with nothing pushed. */
+static bool wanted_name(lua_State *L, const uint8_t *name, size_t nlen)
+{
+    push_lower(L, name, nlen);
     lua_pushvalue(L, -1);
     bool yes = lua_rawget(L, 3) != LUA_TNIL;
     lua_pop(L, yes ? 1 : 2); /* a wanted name stays pushed: push_headers uses it as the key */
@@ -246,25 +252,12 @@ static void push_headers(lua_State *L, const uint8_t *block, size_t len)
     hdr_iter it = { block, len, 0 };
     const uint8_t *name;
     size_t nlen;
-    char lower[256];
     while (next_header_opt(L, &it, &name, &nlen, filter ? wanted_name : NULL)) {
         /* stack: t value, or with a filter t lname value (wanted_name pushed the name) */
         if (filter) {
             /* the key is already below the value */
-        } else if (nlen < sizeof lower) {
-            for (size_t j = 0; j < nlen; j++) {
-                uint8_t ch = name[j];
-                lower[j] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
-            }
-            lua_pushlstring(L, lower, nlen);
         } else {
-            luaL_Buffer buf;
-            luaL_buffinit(L, &buf);
-            for (size_t j = 0; j < nlen; j++) {
-                uint8_t ch = name[j];
-                luaL_addchar(&buf, (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch));
-            }
-            luaL_pushresult(&buf);
+            push_lower(L, name, nlen);
         }
         if (!filter)
             lua_insert(L, -2); /* t lname value */
