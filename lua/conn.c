@@ -69,7 +69,10 @@ static void drop_half(ms_lua_conn *c, ms_lua_half *h)
         luaL_unref(c->rt->L, LUA_REGISTRYINDEX, h->co_ref);
         h->co_ref = LUA_NOREF;
     }
+    if (h->co)
+        *(ms_lua_half **)lua_getextraspace(h->co) = NULL; /* the methods' quick check fails from now */
     h->co = NULL;
+    h->reader_ptr = NULL;
     h->state = MS_HALF_DONE;
     h->req = MS_REQ_NONE;
 }

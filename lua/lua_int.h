@@ -51,6 +51,8 @@ typedef struct ms_lua_half {
     int co_ref;
     void **rbox;            /* the reader userdata's pointer slot, cleared when the half is dropped */
     int reader_ref;         /* registry ref anchoring the reader while rbox points into it */
+    const void *reader_ptr; /* the reader table (lua_topointer), for the methods' quick check */
+    ms_lua_conn *owner;     /* the connection this half belongs to */
     int req;                /* MS_REQ_* pending */
     uint64_t arg;           /* request argument (max or n) */
     uint64_t skip_left;     /* MS_REQ_SKIP: bytes still to drop */
@@ -58,6 +60,7 @@ typedef struct ms_lua_half {
     size_t scan;            /* LINE: bytes of the unconsumed front already searched;
                                HEADERS: offset of the first line not yet seen complete */
     uint64_t gap_pending;   /* a gap the next request raises */
+    bool line_time;         /* the pending r:line also returns its first byte's time */
     bool ended;             /* end of stream on this direction */
     bool detect_failed;     /* detect() found nothing in this direction's first bytes */
     /* the bytes being presented (valid during one ms_lua_conn_data call) */

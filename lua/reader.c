@@ -243,6 +243,138 @@ static bool wanted_name(lua_State *L, const uint8_t *name, size_t nlen)
     return yes;
 }
 
+/* ---- header sets: moonshark.header_set{"host", "user-agent", ...} ------------------------
+ * A fixed list of lower-case names compiled once. r:headers(max, set) matches names in C and
+ * makes Lua strings only for the headers in the set, in a plain table (no t[i] pairs, no
+ * metatable): the cheap form for parsers that read a few known headers of every message. */
+static const char HSET_MT[] = "moonshark.header_set";
+
+#define HSET_MAX 64       /* names in one set */
+#define HSET_NAME_MAX 64  /* bytes of one name */
+
+typedef struct hset {
+    int n;
+    uint8_t len[HSET_MAX];
+    char name[HSET_MAX][HSET_NAME_MAX]; /* lower case */
+} hset;
+
+/* moonshark.header_set{ names... }: the names' Lua strings stay in the set's user value (a list)
+ * so the header table's keys are pushed without hashing the name again. */
+static int l_header_set(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    if (n > HSET_MAX)
+        return luaL_error(L, "moonshark.header_set: at most %d names", HSET_MAX);
+    hset *set = lua_newuserdatauv(L, sizeof *set, 1);
+    memset(set, 0, sizeof *set);
+    lua_createtable(L, (int)n, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 1, i) != LUA_TSTRING)
+            return luaL_error(L, "moonshark.header_set: name %d is not a string", (int)i);
+        size_t len = 0;
+        const char *name = lua_tolstring(L, -1, &len);
+        if (len == 0 || len >= HSET_NAME_MAX)
+            return luaL_error(L, "moonshark.header_set: name %d must be 1 to %d bytes", (int)i, HSET_NAME_MAX - 1);
+        for (size_t j = 0; j < len; j++) {
+            uint8_t ch = (uint8_t)name[j];
+            if (ch >= 'A' && ch <= 'Z')
+                return luaL_error(L, "moonshark.header_set: name '%s' must be lower case", name);
+            if (ch <= ' ' || ch == ':' || ch >= 0x7f)
+                return luaL_error(L, "moonshark.header_set: '%s' is not a header name", name);
+        }
+        memcpy(set->name[set->n], name, len);
+        set->len[set->n] = (uint8_t)len;
+        set->n++;
+        lua_rawseti(L, -2, set->n);
+    }
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, HSET_MT);
+    return 1;
+}
+
+/* Index (1-based) of name[0..nlen) in the set, compared without case; 0 when absent. */
+static int hset_find(const hset *set, const uint8_t *name, size_t nlen)
+{
+    if (nlen == 0 || nlen >= HSET_NAME_MAX)
+        return 0;
+    uint8_t first = name[0] >= 'A' && name[0] <= 'Z' ? (uint8_t)(name[0] + 32) : name[0];
+    for (int i = 0; i < set->n; i++) {
+        if (set->len[i] != nlen || (uint8_t)set->name[i][0] != first)
+            continue;
+        size_t j = 1;
+        for (; j < nlen; j++) {
+            uint8_t ch = name[j];
+            if (ch >= 'A' && ch <= 'Z')
+                ch = (uint8_t)(ch + 32);
+            if (ch != (uint8_t)set->name[i][j])
+                break;
+        }
+        if (j == nlen)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* The header table of block[0..len) for the set at stack index 3 (see above). */
+static void push_headers_set(lua_State *L, const uint8_t *block, size_t len)
+{
+    const hset *set = lua_touserdata(L, 3);
+    lua_getiuservalue(L, 3, 1);
+    int names = lua_gettop(L);
+    lua_createtable(L, 0, 4);
+    int t = lua_gettop(L);
+    hdr_iter it = { block, len, 0 };
+    const uint8_t *line;
+    size_t llen;
+    while (next_line(&it, &line, &llen)) {
+        if (is_ws(line[0]))
+            continue; /* a fold of a header not in the set (wanted ones take theirs below) */
+        const uint8_t *colon = memchr(line, ':', llen);
+        if (!colon)
+            continue;
+        size_t n = (size_t)(colon - line);
+        while (n > 0 && is_ws(line[n - 1]))
+            n--;
+        int k = hset_find(set, line, n);
+        if (!k)
+            continue;
+        size_t a = (size_t)(colon - line) + 1, b = llen;
+        trim(line, &a, &b);
+        lua_rawgeti(L, names, k); /* key */
+        if (it.pos < it.len && is_ws(it.p[it.pos])) {
+            luaL_Buffer buf;
+            luaL_buffinit(L, &buf);
+            luaL_addlstring(&buf, (const char *)line + a, b - a);
+            while (it.pos < it.len && is_ws(it.p[it.pos])) {
+                const uint8_t *fl;
+                size_t flen;
+                if (!next_line(&it, &fl, &flen))
+                    break;
+                size_t fa = 0, fb = flen;
+                trim(fl, &fa, &fb);
+                luaL_addchar(&buf, ' ');
+                luaL_addlstring(&buf, (const char *)fl + fa, fb - fa);
+            }
+            luaL_pushresult(&buf);
+        } else {
+            lua_pushlstring(L, (const char *)line + a, b - a);
+        }
+        /* t key value: a repeated header joins the earlier value with ", " */
+        lua_pushvalue(L, -2);
+        if (lua_rawget(L, t) == LUA_TSTRING) { /* t key value old */
+            lua_insert(L, -2);
+            lua_pushliteral(L, ", ");
+            lua_insert(L, -2);
+            lua_concat(L, 3);
+        } else {
+            lua_pop(L, 1);
+        }
+        lua_rawset(L, t);
+    }
+    lua_remove(L, names);
+}
+
 /* Pushes the header table for block[0..len) (which ends with the empty line). */
 static void push_headers(lua_State *L, const uint8_t *block, size_t len)
 {
@@ -357,9 +489,15 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
                 if (le > 0 && p[le - 1] == '\r')
                     le--;
                 lua_pushlstring(L, (const char *)p, le);
+                int nres = 1;
+                if (h->line_time) {
+                    lua_pushnumber(L, (lua_Number)ms_lua_half_time(h) / 1e9); /* of its first byte */
+                    nres = 2;
+                }
                 consume(h, end + 1);
                 rt->stats.bytes_parsed += end + 1;
                 h->scan = 0;
+                return nres;
             }
             return 1;
         }
@@ -379,7 +517,10 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             h->scan = end + 1;
             if (end == ls || (end == ls + 1 && p[ls] == '\r')) {
                 if (L) {
-                    push_headers(L, p, end + 1);
+                    if (lua_type(L, 3) == LUA_TUSERDATA)
+                        push_headers_set(L, p, end + 1);
+                    else
+                        push_headers(L, p, end + 1);
                     consume(h, end + 1);
                     rt->stats.bytes_parsed += end + 1;
                     h->scan = 0;
@@ -440,8 +581,24 @@ static rbox *get_box(lua_State *L)
     return b;
 }
 
+/* The half whose reader coroutine L is, when argument 1 is that half's reader: the quick check
+ * every method call takes (conn.c stores the half in the coroutine's extra space). NULL sends the
+ * caller to the full check, which also gives the errors. */
+static ms_lua_half *own_half(lua_State *L)
+{
+    ms_lua_half *h = *(ms_lua_half **)lua_getextraspace(L);
+    if (h && h->co == L && h->reader_ptr == lua_topointer(L, 1))
+        return h;
+    return NULL;
+}
+
 static ms_lua_half *check_reader(lua_State *L, ms_lua_conn **cp)
 {
+    ms_lua_half *own = own_half(L);
+    if (own) {
+        *cp = own->owner;
+        return own;
+    }
     rbox *b = get_box(L);
     if (!b->h)
         luaL_error(L, "reader used after its connection closed");
@@ -494,9 +651,14 @@ static uint64_t opt_size(lua_State *L, int idx, uint64_t dflt, uint64_t max, con
     return (uint64_t)n;
 }
 
+/* r:line(max [, with_time]): with_time true also returns the capture time of the line's first
+ * byte (what r:time() said before the line was read), saving a peek and a call per line. */
 static int r_line(lua_State *L)
 {
-    return start(L, MS_REQ_LINE, opt_size(L, 2, DEFAULT_LINE_MAX, MAX_READ, "r:line"));
+    uint64_t max = opt_size(L, 2, DEFAULT_LINE_MAX, MAX_READ, "r:line");
+    ms_lua_conn *c;
+    check_reader(L, &c)->line_time = lua_toboolean(L, 3);
+    return start(L, MS_REQ_LINE, max);
 }
 
 static int r_headers(lua_State *L)
@@ -504,7 +666,8 @@ static int r_headers(lua_State *L)
     uint64_t max = opt_size(L, 2, DEFAULT_HEADERS_MAX, MAX_READ, "r:headers");
     if (lua_isnoneornil(L, 3))
         return start(L, MS_REQ_HEADERS, max);
-    luaL_checktype(L, 3, LUA_TTABLE);
+    if (lua_type(L, 3) != LUA_TTABLE && !luaL_testudata(L, 3, HSET_MT))
+        return luaL_typeerror(L, 3, "table or header set");
     /* keep the wanted set at index 3 across a yield (start() keeps only the reader) */
     ms_lua_conn *c;
     ms_lua_half *h = check_reader(L, &c);
@@ -574,6 +737,14 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
         { "line", r_line }, { "headers", r_headers }, { "read", r_read }, { "peek", r_peek },
         { "skip", r_skip }, { "skip_all", r_skip_all }, { "time", r_time }, { NULL, NULL },
     };
+    luaL_newmetatable(L, HSET_MT);
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+    lua_getglobal(L, "moonshark");
+    lua_pushcfunction(L, l_header_set);
+    lua_setfield(L, -2, "header_set");
+    lua_pop(L, 1);
     luaL_newmetatable(L, HEADERS_MT);
     lua_pushcfunction(L, hdr_index);
     lua_setfield(L, -2, "__index");
@@ -612,7 +783,12 @@ void ms_lua_reader_push(lua_State *L, ms_lua_conn *c, int dir)
     luaL_setmetatable(L, RBOX_MT);
     lua_rawsetp(L, -2, &RBOX_KEY);
     luaL_setmetatable(L, READER_MT);
-    c->half[dir].rbox = (void **)&b->h;
+    ms_lua_half *h = &c->half[dir];
+    h->rbox = (void **)&b->h;
+    h->reader_ptr = lua_topointer(L, -1);
+    h->owner = c;
+    if (h->co)
+        *(ms_lua_half **)lua_getextraspace(h->co) = h; /* cleared by conn.c's drop_half */
 }
 
 int ms_lua_reader_try(ms_lua_conn *c, ms_lua_half *h)

@@ -569,6 +569,8 @@ ms_lua *ms_lua_new(const ms_lua_opts *opts, ms_err *err)
         return NULL;
     }
     rt->L = L;
+    /* new threads copy the main thread's extra space: NULL means "not a reader coroutine" */
+    *(void **)lua_getextraspace(L) = NULL;
     ms_lua_budget_start(rt);
     lua_pushcfunction(L, init_state);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {

@@ -169,14 +169,14 @@ local PROXY_PREFIX = {}
 for i, name in ipairs(PROXY_HEADERS) do PROXY_PREFIX[i] = name:upper() .. " -> " end
 local NPROXY = #PROXY_HEADERS
 
--- The header names each side reads: r:headers makes Lua strings of these only (the others are
--- passed over in C; t[i] pairs are unchanged).
-local REQ_HEADERS = { host = true, ["user-agent"] = true, referer = true, origin = true,
-                      authorization = true, ["content-type"] = true, ["transfer-encoding"] = true,
-                      ["content-length"] = true, upgrade = true }
-for _, name in ipairs(PROXY_HEADERS) do REQ_HEADERS[name] = true end
-local RESP_HEADERS = { ["content-type"] = true, ["transfer-encoding"] = true, ["content-length"] = true }
-local NO_HEADERS = {}
+-- The header names each side reads (header sets: r:headers matches the names in C and makes Lua
+-- strings of these headers only, in a plain table).
+local req_names = { "host", "user-agent", "referer", "origin", "authorization", "content-type",
+                    "transfer-encoding", "content-length", "upgrade" }
+for _, name in ipairs(PROXY_HEADERS) do req_names[#req_names + 1] = name end
+local REQ_HEADERS = moonshark.header_set(req_names)
+local RESP_HEADERS = moonshark.header_set{ "content-type", "transfer-encoding", "content-length" }
+local NO_HEADERS = moonshark.header_set{}
 
 -- ---------------------------------------------------------------------------------------------
 -- Per-connection state: transactions paired by order (the k-th request with the k-th final
@@ -192,15 +192,15 @@ local function state(conn)
   return st
 end
 
--- A transaction. The constructor names every field a transaction may get, so the table is made
--- with room for all of them at once (nil fields take no slot but size the table) instead of
--- growing four or five times as the request and response fill it in.
+-- A transaction. The constructor names the fields nearly every transaction gets, so the table is
+-- made with room for them at once (nil fields take no slot but size the table) instead of growing
+-- four times as the request and response fill it in; the rarer ones (referrer, origin, username,
+-- proxied, orig_mime, info_code/msg, tags) grow it when they come.
 local function new_tx(k)
   return { depth = k, ts = nil, method = nil, uri = nil, req_version = nil, host = nil,
-           user_agent = nil, referrer = nil, origin = nil, username = nil, proxied = nil,
-           orig_mime = nil, request_body_len = nil, req_done = nil, resp_ts = nil, version = nil,
-           status_code = nil, status_msg = nil, info_code = nil, info_msg = nil, resp_mime = nil,
-           response_body_len = nil, resp_done = nil, tags = nil }
+           user_agent = nil, request_body_len = nil, req_done = nil, resp_ts = nil, version = nil,
+           status_code = nil, status_msg = nil, resp_mime = nil, response_body_len = nil,
+           resp_done = nil }
 end
 
 local function tx_at(st, k)
@@ -290,14 +290,6 @@ end
 local function finish(conn, st, dir)
   st.ended[dir] = true
   if st.ended[CLIENT] and st.ended[SERVER] then flush(conn, st) end
-end
-
--- The next line and the capture time of its first byte (waits for a byte before asking the
--- time). Returns nil at end of stream.
-local function next_line(r)
-  if not r:peek(1) then return nil end
-  local ts = r:time()
-  return r:line(LINE_MAX), ts
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -419,7 +411,7 @@ local function run_requests(r, conn, st, resyncing, first_line, first_ts)
     local ts, ok, line = first_ts, true, first_line
     first_line = nil
     if not line then
-      ok, line, ts = pcall(next_line, r)
+      ok, line, ts = pcall(r.line, r, LINE_MAX, true)  -- the line and the time of its first byte
     end
     if not ok then
       if type(line) ~= "table" then error(line, 0) end
@@ -550,12 +542,17 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
     local line, ts = first_line, first_ts
     first_line = nil
     if not line then
-      local ok, head = pcall(r.peek, r, 5)
-      if ok and not head then return "eof" end
+      local ok, head = true, nil
+      if st.nresp == 0 then
+        -- only the first answer can be HTTP/0.9 (a 0.9 request is always the first one): look at
+        -- its first bytes once the request side had its chance to run
+        ok, head = pcall(r.peek, r, 5)
+        if ok and not head then return "eof" end
+      end
       if ok then
-        ts = r:time()
-        local next_tx = st.tx[st.nresp + 1]
+        local next_tx = head and st.tx[st.nresp + 1]
         if not resyncing and next_tx and next_tx.req_version == "0.9" and head ~= "HTTP/" then
+          ts = r:time()
           -- HTTP/0.9 answer: everything up to the close is the body.
           st.nresp = st.nresp + 1
           next_tx.resp_ts, next_tx.version, next_tx.status_code = ts, "0.9", 0  -- Zeek's reading
@@ -564,7 +561,7 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
           emit_ready(conn, st)
           return "eof"
         end
-        ok, line = pcall(r.line, r, LINE_MAX)
+        ok, line, ts = pcall(r.line, r, LINE_MAX, true)
         if ok and line == nil then return "eof" end
       else
         line = head
