@@ -186,9 +186,25 @@ static bool decide(lua_State *L, ms_lua_conn *c, int dir, const uint8_t *b, size
 
 /* ---- open --------------------------------------------------------------------------------- */
 
+/* Pushes the endpoint's address as text. IPv4 (nearly every connection) is written here: the
+ * libc formatter costs ~2000 instructions a call, which showed at 18k connections per GB. */
 static void push_endpoint_addr(lua_State *L, const ms_endpoint *e)
 {
     char buf[64];
+    if (e->family == 4) {
+        char *p = buf;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = e->addr[i];
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+            *p++ = '.';
+        }
+        lua_pushlstring(L, buf, (size_t)(p - 1 - buf));
+        return;
+    }
     ms_addr_format(e->addr, e->family, buf, sizeof buf);
     lua_pushstring(L, buf);
 }
