@@ -11,7 +11,7 @@
 #define FEED_MAX (256u << 20) /* ms_lua_conn_feed buffers at most this much per direction */
 #define DETECT_MIN 8           /* fewer first bytes than this: wait for more before giving up */
 
-enum { OP_OPEN, OP_DATA, OP_GAP, OP_CLOSE, OP_DATAGRAM };
+enum { OP_OPEN, OP_DATA, OP_GAP, OP_CLOSE, OP_DATAGRAM, OP_RESUMED };
 
 typedef struct op {
     int kind;
@@ -21,6 +21,7 @@ typedef struct op {
     uint64_t n;             /* gap bytes */
     const char *reason;     /* close reason */
     bool last;              /* data: end of this direction after these bytes */
+    int rc, nres;           /* resumed: what lua_resume returned */
 } op;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -259,6 +260,8 @@ static void op_open(lua_State *L, ms_lua_conn *c, const ms_lua_conn_info *info)
 
 /* ---- reader coroutines ---------------------------------------------------------------- */
 
+static void resumed(lua_State *L, ms_lua_conn *c, int dir, int rc, int nres);
+
 /* Resumes (or starts) the coroutine of half dir; handles its end or failure. */
 static void resume(lua_State *L, ms_lua_conn *c, int dir)
 {
@@ -282,10 +285,19 @@ static void resume(lua_State *L, ms_lua_conn *c, int dir)
     }
     lua_State *co = h->co;
     int nres = 0;
-    int top = lua_gettop(L);
     ms_lua_enter(c->rt, co);
     int rc = lua_resume(co, L, nargs, &nres);
     ms_lua_leave(c->rt);
+    resumed(L, c, dir, rc, nres);
+}
+
+/* After lua_resume of half dir's coroutine: a yield waits for the next request; a return or an
+ * error ends the half (and the error is reported). */
+static void resumed(lua_State *L, ms_lua_conn *c, int dir, int rc, int nres)
+{
+    ms_lua_half *h = &c->half[dir];
+    lua_State *co = h->co;
+    int top = lua_gettop(L);
     if (rc == LUA_YIELD) {
         lua_pop(co, nres);
         return;
@@ -502,6 +514,9 @@ static int protected_op(lua_State *L)
     case OP_DATAGRAM:
         op_datagram(L, o->c, o->dir);
         break;
+    case OP_RESUMED:
+        resumed(L, o->c, o->dir, o->rc, o->nres);
+        break;
     }
     return 0;
 }
@@ -560,6 +575,23 @@ ms_lua_conn *ms_lua_conn_open(ms_lua *rt, const ms_lua_conn_info *info)
     return c;
 }
 
+/* Resumes a waiting reader whose request can complete, outside a protected call. */
+static void quick_resume(ms_lua_conn *c, int dir)
+{
+    ms_lua_half *h = &c->half[dir];
+    int nres = 0;
+    ms_lua_enter(c->rt, h->co);
+    int rc = lua_resume(h->co, c->rt->L, 0, &nres);
+    ms_lua_leave(c->rt);
+    if (rc == LUA_YIELD) {
+        lua_pop(h->co, nres);
+        return;
+    }
+    op o = { .kind = OP_RESUMED, .c = c, .dir = dir, .rc = rc, .nres = nres };
+    if (!run(c, &o))
+        h->pos = h->len;
+}
+
 size_t ms_lua_conn_data_ts(ms_lua_conn *c, int dir, const uint8_t *bytes, size_t len,
                            uint64_t ts_ns, ms_lua_ts_fn ts_fn, void *ts_ud)
 {
@@ -579,12 +611,16 @@ size_t ms_lua_conn_data_ts(ms_lua_conn *c, int dir, const uint8_t *bytes, size_t
     h->ts_fn = ts_fn;
     h->ts_ud = ts_ud;
     c->rt->now_ns = ts_fn ? ts_fn(ts_ud, len - 1) : ts_ns;
-    /* fast path: a reader waiting on a skip, or on a line/header block not complete yet, is
-     * served in C without entering Lua (no pcall, no resume) */
-    bool waiting = c->reader && h->state == MS_HALF_WAIT && ms_lua_reader_try(c, h) < 0;
     op o = { .kind = OP_DATA, .c = c, .dir = dir & 1 };
-    if (!waiting && !run(c, &o))
+    if (c->reader && h->state == MS_HALF_WAIT && c->proto >= 0) {
+        /* fast paths: a reader waiting on a skip, or on a line/header block not complete yet, is
+         * served in C without entering Lua; one whose request completes is resumed directly
+         * (lua_resume protects itself; only an end or an error needs the protected handling) */
+        if (ms_lua_reader_try(c, h) >= 0)
+            quick_resume(c, dir & 1);
+    } else if (!run(c, &o)) {
         h->pos = len;
+    }
     size_t used = h->pos;
     h->last_ts = ts_fn ? ts_fn(ts_ud, len - 1) : ts_ns;
     h->buf = NULL;

@@ -37,6 +37,8 @@ enum {
     MS_REQ_HEADERS,   /* arg = max bytes */
 };
 
+#define MS_LUA_PARTIAL_MAX 256 /* bytes of a gap-cut line a gap error carries (err.partial) */
+
 /* States of one direction. */
 enum {
     MS_HALF_IDLE = 0, /* reader coroutine not started yet */
@@ -61,6 +63,9 @@ typedef struct ms_lua_half {
                                HEADERS: offset of the first line not yet seen complete */
     uint64_t gap_pending;   /* a gap the next request raises */
     bool line_time;         /* the pending r:line also returns its first byte's time */
+    uint16_t partial_len;   /* first bytes of an r:line still without its end (see partial) */
+    uint64_t partial_ts;    /* capture time of partial[0] */
+    uint8_t partial[MS_LUA_PARTIAL_MAX]; /* copy given to the gap error when a gap cuts the line */
     bool ended;             /* end of stream on this direction */
     bool detect_failed;     /* detect() found nothing in this direction's first bytes */
     /* the bytes being presented (valid during one ms_lua_conn_data call) */

@@ -468,9 +468,18 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     if (h->gap_pending) {
         if (L) {
             uint64_t n = h->gap_pending;
+            bool cut_line = h->req == MS_REQ_LINE && h->partial_len > 0;
             h->gap_pending = 0;
             h->req = MS_REQ_NONE;
             ms_lua_push_error(L, rt, "gap", n, 0);
+            if (cut_line) {
+                /* the start of the line the gap cut (its bytes were dropped with the gap) */
+                lua_pushlstring(L, (const char *)h->partial, h->partial_len);
+                lua_setfield(L, -2, "partial");
+                lua_pushnumber(L, (lua_Number)h->partial_ts / 1e9);
+                lua_setfield(L, -2, "partial_ts");
+                h->partial_len = 0;
+            }
             return lua_error(L);
         }
         return 0;
@@ -502,6 +511,12 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             return 1;
         }
         h->scan = upto;
+        if (have > 0 && h->partial_len < MS_MIN(have, sizeof h->partial)) {
+            /* kept for a gap error (err.partial): a line cut by lost bytes */
+            h->partial_len = (uint16_t)MS_MIN(have, sizeof h->partial);
+            memcpy(h->partial, p, h->partial_len);
+            h->partial_ts = ms_lua_half_time(h);
+        }
         return line_not_complete(L, rt, c, h, have, lim);
     }
     case MS_REQ_HEADERS: {
@@ -638,6 +653,7 @@ static int start(lua_State *L, int req, uint64_t arg)
     h->req = req;
     h->arg = arg;
     h->scan = 0;
+    h->partial_len = 0;
     return run_request(L, c, h);
 }
 

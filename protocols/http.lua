@@ -104,6 +104,12 @@ end
 -- and tshark take it. nil when it is not a number.
 local function parse_length(v)
   if not v then return nil end
+  -- the usual value, plain digits: tonumber with base 10 takes only blanks, a sign and digits
+  -- (no hex, no exponent); 18 digits cannot wrap
+  if #v <= 18 then
+    local n = tonumber(v, 10)
+    if n and n >= 0 then return n end
+  end
   local digits = v:match("(%d+)[ \t]*$")
   if not digits then return nil end
   if #digits > 18 then return BIG end
@@ -112,11 +118,16 @@ local function parse_length(v)
   return n
 end
 
--- Transfer-Encoding ends in "chunked" (the only coding that frames a message).
+-- Transfer-Encoding ends in "chunked" (the only coding that frames a message). Memoised: the
+-- same few values repeat on every message.
+local CHUNKED, chunked_of = memo(function(v)
+  return lower(v):match("chunked[ \t]*$") ~= nil
+end)
 local function is_chunked(v)
   if not v then return false end
-  v = v:lower()
-  return v:match("chunked[ \t]*$") ~= nil
+  local c = CHUNKED[v]
+  if c == nil then c = chunked_of(v) end
+  return c
 end
 
 -- The media type of a Content-Type value, without parameters, lowercased (false when there is
@@ -404,6 +415,21 @@ local function read_request(r, conn, st, method, uri, version, ts)
   return nil
 end
 
+-- A request line cut by lost bytes (a capture with a short snap length, or a loss inside the
+-- line): when what arrived holds the method, the whole target and then the start of "HTTP/x.y",
+-- the request is logged (no version, tagged gap) instead of vanishing.
+local function cut_request(conn, st, partial, ts)
+  local method, uri, rest = match(partial, "^(%u+) (%S+) (%S*)$")
+  if not method or #rest > 8 then return end
+  if rest ~= sub("HTTP/1.1", 1, #rest) and rest ~= sub("HTTP/1.0", 1, #rest) then return end
+  st.nreq = st.nreq + 1
+  local tx = tx_at(st, st.nreq)
+  tx.ts, tx.method, tx.uri = ts, method, uri
+  tag(tx, "gap")
+  tx.req_done = true
+  emit_ready(conn, st)
+end
+
 -- The request side: request lines, headers, bodies; resyncs at the next full request line after
 -- a gap, an over-long line or garbage.
 local function run_requests(r, conn, st, resyncing, first_line, first_ts)
@@ -416,6 +442,7 @@ local function run_requests(r, conn, st, resyncing, first_line, first_ts)
     if not ok then
       if type(line) ~= "table" then error(line, 0) end
       if line.kind == "limit" then r:skip(LINE_MAX) end
+      if line.partial then cut_request(conn, st, line.partial, line.partial_ts) end
       resyncing = true
     elseif line == nil then
       return "eof"
@@ -467,15 +494,17 @@ end
 local function read_response(r, conn, st, version, code, reason, ts, orphan)
   local tx = orphan and { tags = { "no_request", no_request = true } } or tx_at(st, st.nresp + 1)
   st.cur_resp = tx
-  local h = r:headers(HEADER_MAX, RESP_HEADERS)
   if code >= 100 and code < 200 and code ~= 101 then
     tx.info_code, tx.info_msg = code, reason
-    if not h then return "eof" end
+    if not r:headers(HEADER_MAX, NO_HEADERS) then return "eof" end
     return nil
   end
+  -- the status line is the answer even when its headers are then cut by a gap (the error
+  -- handler logs it with the gap tag)
   if not orphan then st.nresp = st.nresp + 1 end
   tx.resp_ts = tx.resp_ts or ts
   tx.version, tx.status_code, tx.status_msg = version, code, reason
+  local h = r:headers(HEADER_MAX, RESP_HEADERS)
   if not h then
     tx.resp_done = true
     if orphan then emit(conn, st, tx) else emit_ready(conn, st) end

@@ -826,6 +826,29 @@ static void test_answer_after_a_lost_answer_goes_to_the_latest_request(void **st
     check_records(steps, false, want, N(want));
 }
 
+static void test_request_line_cut_by_a_gap_is_logged_with_what_arrived(void **state)
+{
+    (void)state;
+    /* a short snap length: the request line stops inside "HTTP/1.1" and the rest is lost; the
+     * answer's status line arrived whole, its headers did not */
+    static const step steps[] = {
+        DATA(C, "GET /images/a.gif HTT"),
+        GAP(C, 470),
+        DATA(S, "HTTP/1.1 200 OK\r\nDate: Mon"),
+        GAP(S, 1400),
+        DATA(C, "GET /cut/inside/the/ur"),
+        GAP(C, 300),
+        DATA(C, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"GET\"", "\"uri\":\"/images/a.gif\"", "\"trans_depth\":1", "\"status_code\":200",
+            "\"tags\":[\"gap\"]", NULL }, { "host", NULL } },
+        { { "\"uri\":\"/next\"", "\"host\":\"h\"", "\"trans_depth\":2", NULL }, { "status_code", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -864,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_ssdp_request_over_udp_is_logged),
         cmocka_unit_test(test_answers_without_requests_stay_bounded),
         cmocka_unit_test(test_answer_after_a_lost_answer_goes_to_the_latest_request),
+        cmocka_unit_test(test_request_line_cut_by_a_gap_is_logged_with_what_arrived),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

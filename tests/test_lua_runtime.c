@@ -814,6 +814,95 @@ static void test_now_gives_capture_time_and_times_print_to_the_microsecond(void 
     fx_free(&fx);
 }
 
+static void test_header_set_gives_a_plain_table_of_its_names_only(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'hs', tcp_ports = {9} }\n"
+                 "local SET = moonshark.header_set{ 'host', 'x-a', 'content-length' }\n"
+                 "function p.client(r)\n"
+                 "  local h = r:headers(1000, SET)\n"
+                 "  local n = 0\n"
+                 "  for _ in pairs(h) do n = n + 1 end\n"
+                 "  moonshark.emit('hs', { n = n, host = h.host, xa = h['x-a'], cl = h['content-length'],\n"
+                 "    mt = tostring(getmetatable(h)), ua = tostring(h['user-agent']), first = tostring(h[1]) })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CHs", 9, NULL);
+    /* names match without case; a repeated header joins with ", "; a folded one with a space;
+     * a folded line of a header outside the set is passed over */
+    feed(c, C, "HOST: a.example\r\nUser-Agent: t/1\r\n  folded-ua\r\nX-A: 1\r\nx-a: 2\r\n"
+               "Content-Length:  7 \r\n   more\r\n\r\n", 1);
+    ms_lua_conn_close(c, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"cl\":\"7 more\",\"first\":\"nil\",\"host\":\"a.example\",\"mt\":\"nil\","
+                             "\"n\":3,\"ua\":\"nil\",\"xa\":\"1, 2\"}\n");
+    fx_free(&fx);
+}
+
+static void test_header_set_rejects_names_it_could_never_match(void **state)
+{
+    (void)state;
+    const char *bad[] = { "moonshark.header_set{ 'Host' }", "moonshark.header_set{ 'a b' }",
+                          "moonshark.header_set{ '' }", "moonshark.header_set{ 'x:y' }",
+                          "moonshark.header_set{ 5 }", "moonshark.header_set('host')" };
+    for (size_t i = 0; i < MS_ARRAY_LEN(bad); i++) {
+        fixture fx;
+        fx_open(&fx);
+        char body[256];
+        snprintf(body, sizeof body, "return %s", bad[i]);
+        const char *out = run_probe(&fx, body);
+        assert_non_null(strstr(out, "\"ok\":\"false\""));
+        assert_non_null(strstr(out, "header_set") ? out : strstr(out, "table expected"));
+        fx_free(&fx);
+    }
+}
+
+static void test_line_with_time_returns_its_first_byte_time(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'lt', tcp_ports = {9} }\n"
+                 "function p.client(r)\n"
+                 "  local a, ta = r:line(100, true)\n"
+                 "  local b, tb = r:line(100)\n"
+                 "  moonshark.emit('lt', { a = a, ta = ta, b = b, tb = tostring(tb) })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CLt", 9, NULL);
+    /* the first line starts in the packet of second 5 and ends in the one of second 6 */
+    assert_int_equal(ms_lua_conn_feed(c, C, (const uint8_t *)"fir", 3, 5000000000ull), 0);
+    assert_int_equal(ms_lua_conn_feed(c, C, (const uint8_t *)"st\nsecond\n", 10, 6000000000ull), 0);
+    ms_lua_conn_close(c, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"a\":\"first\",\"b\":\"second\",\"ta\":5.000000,\"tb\":\"nil\"}\n");
+    fx_free(&fx);
+}
+
+static void test_gap_error_carries_the_start_of_a_cut_line(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'gc', tcp_ports = {9} }\n"
+                 "function p.client(r)\n"
+                 "  local ok, e = pcall(r.line, r, 100)\n"
+                 "  moonshark.emit('gc', { partial = e.partial, ts = e.partial_ts })\n"
+                 "  ok, e = pcall(r.line, r, 100)\n"
+                 "  moonshark.emit('gc', { partial = tostring(e.partial), next = r:line(100) })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CGc", 9, NULL);
+    assert_int_equal(ms_lua_conn_feed(c, C, (const uint8_t *)"GET /a H", 8, 3000000000ull), 0);
+    assert_int_equal(ms_lua_conn_feed(c, C, (const uint8_t *)"TT", 2, 4000000000ull), 0);
+    ms_lua_conn_gap(c, C, 10);
+    ms_lua_conn_gap(c, C, 10); /* a gap with no line begun: no partial */
+    feed(c, C, "ok\n", 0);
+    ms_lua_conn_close(c, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"partial\":\"GET /a HTT\",\"ts\":3.000000}\n{\"next\":\"ok\",\"partial\":\"nil\"}\n");
+    fx_free(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +925,10 @@ int main(void)
         cmocka_unit_test(test_headers_with_wanted_set_maps_only_those_names_but_lists_all),
         cmocka_unit_test(test_skip_never_enters_lua_for_skipped_bytes),
         cmocka_unit_test(test_gap_raises_gap_error_in_pending_read),
+        cmocka_unit_test(test_header_set_gives_a_plain_table_of_its_names_only),
+        cmocka_unit_test(test_header_set_rejects_names_it_could_never_match),
+        cmocka_unit_test(test_line_with_time_returns_its_first_byte_time),
+        cmocka_unit_test(test_gap_error_carries_the_start_of_a_cut_line),
         cmocka_unit_test(test_uncaught_gap_stops_the_parser_and_is_reported),
         cmocka_unit_test(test_gap_inside_skip_is_absorbed),
         cmocka_unit_test(test_line_limit_raises_limit_error),

@@ -368,7 +368,8 @@ def main():
         print("http_oracle: note: reviewed difference no longer seen: %s %s %s %r" % kk)
     # response side: the 15 status differences are deliberately broken status lines
     # (docs/http-oracle.md); content type suffers the output.c set bug until it is fixed
-    checks = [("parser agreement", agreement >= a.min), ("host", host_pct >= a.min),
+    checks = [("parser agreement", agreement >= a.min), ("raw agreement", raw >= a.min),
+              ("host", host_pct >= a.min),
               ("user_agent", ua_pct >= a.min), ("response status", status_pct >= 97.0),
               ("response content type", ctype_pct >= 95.0), ("no crash", crashed == 0)]
     npass = sum(1 for _n, c in checks if c)
