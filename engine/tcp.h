@@ -136,6 +136,11 @@ typedef struct ms_tcp_opts {
     uint64_t lru_granularity_ns;   /* a connection moves to the recent end of the LRU list at most once
                                     * per this much capture time (default 100 ms; 0 = every packet):
                                     * eviction and idle close are exact to this granularity */
+    uint64_t reuse_after_ns;       /* payload without SYN on the tuple of a connection closed by FIN or
+                                    * RST at least this long ago, reaching past every byte its half
+                                    * saw, starts a new connection (default 5 s, Zeek's
+                                    * tcp_close_delay / tcp_reset_delay); sooner, it is a straggler
+                                    * of the old one (counted there, discarded) */
 } ms_tcp_opts;
 
 /* Totals across all connections, for --stats and the accounting checks. */

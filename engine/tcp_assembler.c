@@ -32,6 +32,7 @@ void ms_tcp_opts_default(ms_tcp_opts *opts)
     opts->max_conns = 262144;
     opts->uid_seed = 0x6d6f6f6e736861ULL;
     opts->lru_granularity_ns = 100000000ULL;
+    opts->reuse_after_ns = 5000000000ULL;
 }
 
 ms_tcp_assembler *ms_tcp_assembler_new(const ms_tcp_opts *opts, const ms_tcp_stream_ops *ops, void *factory)
@@ -547,6 +548,7 @@ static void finish(ms_tcp_assembler *a, ms_tcp_conn *c, ms_tcp_close_reason reas
         }
     }
     c->completed = true;
+    c->closed_ts_ns = c->info.last_ts_ns;
     c->info.close_reason = reason;
     update_qlist(a, c);
     a->stats.conns_closed++;
@@ -762,6 +764,36 @@ static ms_tcp_conn *new_conn(ms_tcp_assembler *a, const ms_flow_key *key, uint64
     return c;
 }
 
+/* Whether a segment on the tuple of a completed (lingering) connection starts a new connection
+ * instead of being counted as a late packet of the old one:
+ * - a SYN whose ISN is not the one the half already had (port reuse);
+ * - payload without SYN or RST, sent at least reuse_after_ns after the close, reaching outside the
+ *   sequence range its half covered (its bytes, and its FIN): a client that never saw the reset,
+ *   or a capture that lost the new handshake. The new connection then starts like any connection
+ *   without a SYN (client = this segment's sender, guessed).
+ * Retransmissions (inside the range), bare ACKs, FIN and RST stragglers, and data still in flight
+ * when the connection closed stay with the old connection, counted and discarded there. */
+static bool starts_new_conn(const ms_tcp_assembler *a, const ms_tcp_conn *c, int sender, const ms_tcp_segment *seg)
+{
+    int d = sender == c->client_side ? MS_TCP_CLIENT : MS_TCP_SERVER;
+    const ms_tcp_half *h = &c->half[d];
+    const ms_tcp_half_stats *st = &c->info.half[d];
+    uint8_t fl = seg->flags;
+    if ((fl & (MS_TCP_SYN | MS_TCP_ACK | MS_TCP_RST)) == MS_TCP_SYN)
+        return !(st->syn && seg->seq + 1 == h->next_seq - (uint32_t)h->advanced);
+    if ((fl & (MS_TCP_SYN | MS_TCP_RST)) || !seg->payload || seg->len == 0)
+        return false;
+    if (seg->ts_ns < c->closed_ts_ns || seg->ts_ns - c->closed_ts_ns < a->opts.reuse_after_ns)
+        return false;
+    if (!h->started)
+        return true;
+    /* offset from the half's first byte (before it: a huge unsigned offset, i.e. outside) */
+    uint32_t start = h->next_seq - (uint32_t)h->advanced;
+    uint64_t off = (uint32_t)(seg->seq - start);
+    uint64_t covered = h->advanced + (st->fin ? 1u : 0u);
+    return off + seg->len > covered;
+}
+
 void ms_tcp_assemble(ms_tcp_assembler *a, const ms_flow_key *key, int key_dir, const ms_tcp_segment *seg)
 {
     ms_tcp_assemble_hashed(a, key, ms_tcp_key_hash(a, key), key_dir, seg);
@@ -775,13 +807,10 @@ void ms_tcp_assemble_hashed(ms_tcp_assembler *a, const ms_flow_key *key, uint64_
         a->now_ns = seg->ts_ns;
     ms_tcp_conn *c = ms_tcp_table_find(a, key, hash);
     int sender = key_dir == MS_DIR_A_TO_B ? 0 : 1;
-    if (c && c->completed && (seg->flags & (MS_TCP_SYN | MS_TCP_ACK | MS_TCP_RST)) == MS_TCP_SYN) {
-        /* a new SYN on a finished connection's tuple: port reuse, a new connection */
-        int d = sender == c->client_side ? MS_TCP_CLIENT : MS_TCP_SERVER;
-        if (!(c->info.half[d].syn && seg->seq + 1 == c->half[d].next_seq - (uint32_t)c->half[d].advanced)) {
-            remove_conn(a, c);
-            c = NULL;
-        }
+    if (c && c->completed && starts_new_conn(a, c, sender, seg)) {
+        /* a new SYN, or new data long after the close, on a finished connection's tuple */
+        remove_conn(a, c);
+        c = NULL;
     }
     if (!c) {
         c = new_conn(a, key, hash, key_dir, seg);

@@ -83,6 +83,7 @@ struct ms_tcp_conn {
     ms_tcp_half half[2];       /* by MS_TCP_CLIENT / MS_TCP_SERVER */
     ms_tcp_conn *lru_prev, *lru_next;     /* least recently seen first */
     ms_tcp_conn *q_prev, *q_next;         /* connections holding queued pages, oldest first */
+    uint64_t closed_ts_ns;     /* capture time of complete() (when completed) */
 };
 
 /* A data() delivery in progress: the public view and what keep_from/fetch need. */

@@ -751,6 +751,127 @@ static void test_removed_hook_sees_late_packets_after_the_linger(void **state)
     rec_free(r);
 }
 
+/* zeek modbus-and-non-modbus-p502.pcap: handshake, the client resets, and 16 s later sends a GET on
+ * the same ports without a new SYN. The GET is a new connection (its own uid, client guessed from
+ * it, start never seen); the old one is removed, reported with only its own packets. */
+static void test_data_long_after_a_rst_starts_a_new_connection(void **state)
+{
+    rec *r = rec_new(NULL);
+    removed_calls = 0;
+    ms_tcp_set_removed_hook(r->a, on_removed);
+    handshake(r);
+    seg(r, 'c', 101, RST, NULL);
+    char old_uid[24];
+    memcpy(old_uid, r->info.uid, sizeof old_uid);
+    r->now += 16000000000ULL;
+    seg(r, 'c', 101, PSH, "GET / HTTP/1.1\r\n\r\n");
+    assert_int_equal(removed_calls, 1);                  /* the old connection left the table */
+    assert_string_equal(removed_info.uid, old_uid);
+    assert_int_equal(removed_info.half[MS_TCP_CLIENT].packets, 3);  /* SYN, ACK, RST */
+    assert_int_equal(removed_info.half[MS_TCP_CLIENT].bytes_seen, 0);
+    seg(r, 's', 501, RST, NULL);                         /* the server resets the new one */
+    ms_tcp_flush_all(r->a);
+    expect_log(r, "new c\n"
+                  "c start end skip=0 kept=0 ''\n"
+                  "s start end skip=0 kept=0 ''\n"
+                  "complete rst\n"
+                  "new c\n"
+                  "c skip=-1 kept=0 'GET / HTTP/1.1\r\n\r\n'\n"
+                  "c end skip=0 kept=0 ''\n"
+                  "s end skip=-1 kept=0 ''\n"
+                  "complete rst\n");
+    assert_int_equal(r->completes, 2);
+    assert_int_equal(removed_calls, 2);
+    assert_string_not_equal(r->info.uid, old_uid);
+    assert_true(r->info.client_guessed);
+    assert_string_equal(r->info.history, "Dr");
+    const ms_tcp_half_stats *c = &r->info.half[MS_TCP_CLIENT];
+    assert_int_equal(c->packets, 1);
+    assert_int_equal(c->bytes_seen, 18);
+    assert_int_equal(c->bytes_delivered, 18);
+    assert_true(rec_identity_holds(c));
+    const ms_tcp_stats *st = ms_tcp_assembler_stats(r->a);
+    assert_int_equal(st->conns_created, 2);
+    assert_int_equal(st->bytes_seen, 18);
+    assert_int_equal(st->bytes_delivered, 18);
+    assert_int_equal(st->bytes_discarded + st->bytes_overlap, 0);
+    assert_int_equal(st->segments_ignored, 0);
+    rec_free(r);
+}
+
+/* After a RST: a retransmission of bytes the connection had, a bare ACK, a late RST, and data that
+ * was still in flight at the close (new bytes, but sent within reuse_after_ns) all stay with the
+ * old connection, counted and discarded there; no new connection is made. */
+static void test_retransmission_and_stragglers_after_a_rst_stay_with_the_old_connection(void **state)
+{
+    rec *r = rec_new(NULL);
+    removed_calls = 0;
+    ms_tcp_set_removed_hook(r->a, on_removed);
+    handshake(r);
+    seg(r, 'c', 101, PSH, "hello");
+    seg(r, 's', 501, PSH, "world");
+    seg(r, 'c', 106, RST, NULL);
+    seg(r, 's', 506, PSH, "late!");                      /* in flight at the RST: 1 ms after */
+    r->now += 16000000000ULL;
+    seg(r, 'c', 101, PSH, "hello");                      /* retransmission, 16 s later */
+    seg(r, 'c', 103, PSH, "llo");                        /* part of it */
+    seg(r, 's', 501, PSH, "world");
+    seg(r, 'c', 106, ACK, NULL);                         /* bare ACK */
+    seg(r, 's', 506, RST, NULL);                         /* late RST */
+    ms_tcp_flush_all(r->a);
+    expect_log(r, "new c\n"
+                  "c start skip=0 kept=0 'hello'\n"
+                  "s start skip=0 kept=0 'world'\n"
+                  "c end skip=0 kept=0 ''\n"
+                  "s end skip=0 kept=0 ''\n"
+                  "complete rst\n");
+    assert_int_equal(removed_calls, 1);                  /* removed at flush_all, not before */
+    const ms_tcp_half_stats *c = &removed_info.half[MS_TCP_CLIENT], *sv = &removed_info.half[MS_TCP_SERVER];
+    assert_int_equal(c->packets, 7);                     /* SYN ACK hello RST hello llo ACK */
+    assert_int_equal(c->bytes_seen, 13);
+    assert_int_equal(c->bytes_delivered, 5);
+    assert_int_equal(c->bytes_discarded, 8);
+    assert_int_equal(sv->packets, 5);                    /* SYN-ACK world late! world RST */
+    assert_int_equal(sv->bytes_seen, 15);
+    assert_int_equal(sv->bytes_delivered, 5);
+    assert_int_equal(sv->bytes_discarded, 10);
+    assert_true(rec_identity_holds(c));
+    assert_true(rec_identity_holds(sv));
+    const ms_tcp_stats *st = ms_tcp_assembler_stats(r->a);
+    assert_int_equal(st->conns_created, 1);
+    assert_int_equal(st->segments_ignored, 6);
+    rec_free(r);
+}
+
+/* The same after a full FIN close: the last data with its FIN retransmitted 6 s later stays with
+ * the old connection; data 6 s later at a sequence number outside everything the half covered
+ * (here before its start, as a new ISN may well be) is a new connection. */
+static void test_data_long_after_a_fin_close_outside_the_old_range_starts_a_new_connection(void **state)
+{
+    rec *r = rec_new(NULL);
+    r->quiet_new = true;
+    handshake(r);
+    seg(r, 'c', 101, PSH, "ab");
+    seg(r, 'c', 103, FIN, NULL);
+    seg(r, 's', 501, FIN, NULL);
+    r->now += 6000000000ULL;
+    seg(r, 'c', 101, FIN, "ab");                         /* retransmission with the FIN: old */
+    seg(r, 'c', 50, PSH, "xyz");                         /* before the old start: new */
+    ms_tcp_flush_all(r->a);
+    expect_log(r, "c start skip=0 kept=0 'ab'\n"
+                  "c end skip=0 kept=0 ''\n"
+                  "s start end skip=0 kept=0 ''\n"
+                  "complete fin\n"
+                  "c skip=-1 kept=0 'xyz'\n"
+                  "complete flush\n");
+    const ms_tcp_stats *st = ms_tcp_assembler_stats(r->a);
+    assert_int_equal(st->conns_created, 2);
+    assert_int_equal(st->bytes_seen, 7);
+    assert_int_equal(st->bytes_delivered, 5);
+    assert_int_equal(st->bytes_discarded, 2);
+    rec_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -788,6 +909,9 @@ int main(void)
         cmocka_unit_test(test_many_interleaved_connections_keep_their_own_bytes),
         cmocka_unit_test(test_stream_null_still_counts_the_connection),
         cmocka_unit_test(test_removed_hook_sees_late_packets_after_the_linger),
+        cmocka_unit_test(test_data_long_after_a_rst_starts_a_new_connection),
+        cmocka_unit_test(test_retransmission_and_stragglers_after_a_rst_stay_with_the_old_connection),
+        cmocka_unit_test(test_data_long_after_a_fin_close_outside_the_old_range_starts_a_new_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,16 @@
 
 #define PCAPS "../shared/pcaps"
 
+/* Connections whose client port is `port` (other than the first connection): counted, their
+ * client bytes collected. */
+typedef struct cap_watch {
+    uint16_t port;
+    int conns, completes;
+    char client[128];
+    size_t nclient;
+    bool guessed;               /* client_guessed of the latest one */
+} cap_watch;
+
 typedef struct cap_run {
     char first[2][64];          /* first bytes of each direction of the first connection */
     size_t nfirst[2];
@@ -31,6 +41,8 @@ typedef struct cap_run {
     int hash_mismatches;        /* connections the key API's hash (ms_tcp_assemble) would miss */
     ms_tcp_assembler *a;
     ms_tcp_close_reason reason;
+    cap_watch watch;
+    struct cap_ref { struct cap_run *r; bool watch; } ref_first, ref_watch; /* the streams given out */
 } cap_run;
 
 static void *cr_new(void *factory, ms_tcp_conn *conn, const ms_tcp_segment *first, int dir)
@@ -45,9 +57,15 @@ static void *cr_new(void *factory, ms_tcp_conn *conn, const ms_tcp_segment *firs
      * connection from ms_flow_key_of's key */
     if (ms_tcp_table_find(r->a, &k, ms_tcp_key_hash(r->a, &k)) != conn)
         r->hash_mismatches++;
+    const ms_tcp_conn_info *in = ms_tcp_conn_get_info(conn);
     if (r->conns++ == 0) {
         r->first_conn = conn;
-        return r;
+        return &r->ref_first;
+    }
+    if (r->watch.port && in->client.port == r->watch.port) {
+        r->watch.conns++;
+        r->watch.guessed = in->client_guessed;
+        return &r->ref_watch;
     }
     return (void *)1; /* other connections: counted only */
 }
@@ -56,7 +74,15 @@ static void cr_data(void *stream, ms_tcp_view *v)
 {
     if (stream == (void *)1)
         return;
-    cap_run *r = stream;
+    const struct cap_ref *ref = stream;
+    cap_run *r = ref->r;
+    if (ref->watch) {
+        cap_watch *w = &r->watch;
+        if (v->dir == MS_TCP_CLIENT)
+            w->nclient += (size_t)ms_tcp_view_copy(v, 0, w->client + w->nclient,
+                                                   MS_MIN(sizeof w->client - 1 - w->nclient, v->len));
+        return;
+    }
     size_t room = sizeof r->first[0] - 1 - r->nfirst[v->dir];
     r->nfirst[v->dir] += (size_t)ms_tcp_view_copy(v, 0, r->first[v->dir] + r->nfirst[v->dir], MS_MIN(room, v->len));
     r->bytes[v->dir] += v->len;
@@ -66,17 +92,25 @@ static void cr_complete(void *stream, ms_tcp_conn *conn, ms_tcp_close_reason rea
 {
     if (stream == (void *)1)
         return;
-    cap_run *r = stream;
+    const struct cap_ref *ref = stream;
+    cap_run *r = ref->r;
+    if (ref->watch) {
+        r->watch.completes++;
+        return;
+    }
     r->completes++;
     r->reason = reason;
 }
 
 /* Reads one capture into a fresh assembler. Returns false (and skips) when it is absent. */
-static bool run_capture(const char *path, cap_run *r, ms_tcp_stats *stats)
+static bool run_capture_watching(const char *path, cap_run *r, ms_tcp_stats *stats, uint16_t watch_port)
 {
     if (access(path, R_OK) != 0)
         return false;
     memset(r, 0, sizeof *r);
+    r->watch.port = watch_port;
+    r->ref_first = (struct cap_ref){ r, false };
+    r->ref_watch = (struct cap_ref){ r, true };
     ms_err err;
     int code;
     ms_source_opts so;
@@ -103,6 +137,11 @@ static bool run_capture(const char *path, cap_run *r, ms_tcp_stats *stats)
     ms_decode_ctx_free(ctx);
     ms_source_close(src);
     return true;
+}
+
+static bool run_capture(const char *path, cap_run *r, ms_tcp_stats *stats)
+{
+    return run_capture_watching(path, r, stats, 0);
 }
 
 static void test_http_100_continue_capture_matches_tcpflow(void **state)
@@ -150,6 +189,27 @@ static void test_packet_keys_and_hashes_equal_the_key_api_for_ipv4_and_ipv6(void
         skip();
 }
 
+/* zeek modbus-and-non-modbus-p502.pcap, 198.74.56.135:60293 -> 192.168.10.111:502: SYN, SYN-ACK,
+ * the client resets; 16 s later it sends a GET (109 bytes) without a SYN, the server resets again.
+ * tshark shows the GET; the assembler makes it a second connection, client guessed, and delivers it. */
+static void test_get_sent_after_a_reset_on_the_same_ports_is_a_new_connection(void **state)
+{
+    cap_run r;
+    ms_tcp_stats st;
+    if (!run_capture_watching(PCAPS "/zeek/modbus/modbus-and-non-modbus-p502.pcap", &r, &st, 60293)) {
+        skip();
+        return;
+    }
+    assert_int_equal(r.watch.conns, 2);
+    assert_int_equal(r.watch.completes, 2);
+    assert_true(r.watch.guessed);       /* the second one: no SYN */
+    assert_int_equal(r.watch.nclient, 109);
+    assert_memory_equal(r.watch.client, "GET / HTTP/1.1\r\nHost: 160.97.70.34\r\n", 36);
+    assert_int_equal(st.bytes_seen, st.bytes_delivered + st.bytes_overlap + st.bytes_discarded);
+    assert_int_equal(st.conns_closed, st.conns_created);
+    assert_int_equal(r.key_mismatches, 0);
+}
+
 int main(void)
 {
     if (access(PCAPS, R_OK) != 0)
@@ -157,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_100_continue_capture_matches_tcpflow),
         cmocka_unit_test(test_packet_keys_and_hashes_equal_the_key_api_for_ipv4_and_ipv6),
+        cmocka_unit_test(test_get_sent_after_a_reset_on_the_same_ports_is_a_new_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
