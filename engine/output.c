@@ -19,10 +19,11 @@
                           * number (a double is cut at 63 by put_number), quotes, brackets, a
                           * separator, "(empty)" */
 #define ITEM_BOUND 8     /* most bytes one set item adds besides 6 per string byte */
-#define TAIL_SLACK 16    /* the 8-byte block copy may store up to 7 bytes past a string's end */
+#define TAIL_SLACK 32    /* scratch stores past the end: up to 7 after a string's last block,
+                          * up to 31 after a JSON key shorter than 32 */
 
 typedef struct field_value {
-    bool set;
+    uint32_t gen;      /* set in the current record when equal to ms_output.gen */
     uint32_t off;      /* string: start in arena; set: index of its first item */
     uint32_t len;      /* string: bytes; set: number of items */
     const char *ptr;   /* string: the caller's bytes (ms_output_str_borrowed), NULL when in arena */
@@ -55,11 +56,13 @@ struct ms_output {
     bool own_fp;
     bool header_done;
     field_value *vals;         /* one per field */
+    uint32_t gen;              /* current record's number, for field_value.gen; never 0 */
     column *cols;              /* one per field */
     size_t render_fixed;       /* sum over columns of json_key_len + FIELD_BOUND */
     char *arena;               /* string bytes of the current record */
     size_t arena_len, arena_cap;
-    size_t borrowed_len;       /* bytes of borrowed strings and set items of the current record */
+    size_t borrowed_len;       /* bytes of borrowed strings and set items of the current record
+                                * (at most UINT32_MAX) */
     set_item *set_items;       /* set items in the order they were added */
     size_t nset_items, cap_set_items;
     uint64_t records;
@@ -138,6 +141,7 @@ ms_output *ms_output_open(const char *name, const ms_field_def *fields, int nfie
     }
     snprintf(o->name, sizeof o->name, "%s", name);
     o->format = format;
+    o->gen = 1; /* new columns start at 0: unset */
     if (dir) {
         if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
             ms_fail(err, MS_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
@@ -189,7 +193,7 @@ int ms_output_add_field(ms_output *o, const char *name, ms_field_type type)
     o->cap_fields = (int)MS_MIN(MS_MIN(cap, vcap), ccap);
     size_t name_len = strlen(name);
     char *copy = strdup(name);
-    char *json_key = calloc(1, name_len * 6 + 4 + TAIL_SLACK + 16);
+    char *json_key = calloc(1, name_len * 6 + 4 + TAIL_SLACK + 32);
     if (!copy || !json_key) {
         free(copy);
         free(json_key);
@@ -241,8 +245,11 @@ uint64_t ms_output_records(const ms_output *o)
 
 void ms_output_begin(ms_output *o)
 {
-    for (int i = 0; i < o->nfields; i++)
-        o->vals[i].set = false;
+    if (++o->gen == 0) { /* wrapped: clear the old marks once */
+        for (int i = 0; i < o->nfields; i++)
+            o->vals[i].gen = 0;
+        o->gen = 1;
+    }
     o->arena_len = 0;
     o->borrowed_len = 0;
     o->nset_items = 0;
@@ -263,15 +270,15 @@ void ms_output_str(ms_output *o, int idx, const char *s, size_t len)
     if (arena_put(o, s, len, &v->off)) {
         v->len = (uint32_t)len;
         v->ptr = NULL;
-        v->set = true;
+        v->gen = o->gen;
     }
 }
 
-/* Whether len more borrowed bytes keep every length the sink adds up small (else copy them:
- * the arena then says it cannot). */
+/* Whether len more borrowed bytes keep the record's borrowed total within 4 GiB, as the arena's
+ * (else they are copied, and the arena says it cannot). */
 static bool can_borrow(const ms_output *o, size_t len)
 {
-    return len <= UINT32_MAX && len <= SIZE_MAX / 8 && o->borrowed_len <= SIZE_MAX / 8 - len;
+    return len <= (size_t)UINT32_MAX - o->borrowed_len;
 }
 
 void ms_output_str_borrowed(ms_output *o, int idx, const char *s, size_t len)
@@ -285,7 +292,7 @@ void ms_output_str_borrowed(ms_output *o, int idx, const char *s, size_t len)
     }
     v->ptr = s;
     v->len = (uint32_t)len;
-    v->set = true;
+    v->gen = o->gen;
     o->borrowed_len += len;
 }
 
@@ -300,7 +307,7 @@ void ms_output_uint(ms_output *o, int idx, uint64_t x)
     field_value *v = slot(o, idx);
     if (v) {
         v->v.u = x;
-        v->set = true;
+        v->gen = o->gen;
     }
 }
 
@@ -309,7 +316,7 @@ void ms_output_int(ms_output *o, int idx, int64_t x)
     field_value *v = slot(o, idx);
     if (v) {
         v->v.i = x;
-        v->set = true;
+        v->gen = o->gen;
     }
 }
 
@@ -318,7 +325,7 @@ void ms_output_double(ms_output *o, int idx, double x)
     field_value *v = slot(o, idx);
     if (v) {
         v->v.d = x;
-        v->set = true;
+        v->gen = o->gen;
     }
 }
 
@@ -332,7 +339,7 @@ void ms_output_bool(ms_output *o, int idx, bool x)
     field_value *v = slot(o, idx);
     if (v) {
         v->v.b = x;
-        v->set = true;
+        v->gen = o->gen;
     }
 }
 
@@ -348,8 +355,8 @@ static void set_add(ms_output *o, field_value *v, const char *ptr, const char *s
         o->oom = true;
         return;
     }
-    if (!v->set) {
-        v->set = true;
+    if (v->gen != o->gen) {
+        v->gen = o->gen;
         v->off = (uint32_t)o->nset_items; /* index of its first item */
         v->len = 0;
     }
@@ -419,6 +426,12 @@ static const char hex_digits[] = "0123456789abcdef";
 #define PLAIN_SIMD 1
 #else
 #define PLAIN_SIMD 0
+#endif
+
+#if defined(__GNUC__)
+#define COLD __attribute__((noinline, cold))
+#else
+#define COLD
 #endif
 
 typedef enum plain_kind {
@@ -499,6 +512,17 @@ static const char digit_pairs[] = "000102030405060708091011121314151617181920212
  * for snprintf("%llu") on the per-record path. */
 static void digits_back(char *end, uint64_t x, unsigned n)
 {
+    if (x <= UINT32_MAX) { /* the usual case, in cheaper 32-bit division */
+        uint32_t y = (uint32_t)x;
+        for (; n >= 2; n -= 2) {
+            end -= 2;
+            memcpy(end, digit_pairs + 2 * (y % 100), 2);
+            y /= 100;
+        }
+        if (n)
+            *--end = (char)('0' + y % 10);
+        return;
+    }
     for (; n >= 2; n -= 2) {
         end -= 2;
         memcpy(end, digit_pairs + 2 * (x % 100), 2);
@@ -531,6 +555,10 @@ static unsigned decimal_len(uint64_t x)
 
 static char *put_u64(char *d, uint64_t x)
 {
+    if (x < 10) {
+        *d = (char)('0' + x);
+        return d + 1;
+    }
     unsigned n = decimal_len(x);
     digits_back(d + n, x, n);
     return d + n;
@@ -540,9 +568,10 @@ static char *put_u64(char *d, uint64_t x)
 static char *put_seconds(char *d, uint64_t ns)
 {
     uint64_t us = ns / 1000ULL + (ns % 1000ULL >= 500 ? 1 : 0);
-    d = put_u64(d, us / 1000000ULL);
+    uint64_t secs = us / 1000000ULL;
+    d = put_u64(d, secs);
     *d++ = '.';
-    digits_back(d + 6, us % 1000000ULL, 6);
+    digits_back(d + 6, us - secs * 1000000ULL, 6);
     return d + 6;
 }
 
@@ -670,8 +699,9 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 }
 
 /* Escapes the special byte at u[*i] (or copies the valid UTF-8 sequence it starts) and moves
- * *i past what it consumed. */
-static char *json_escape_at(char *d, const unsigned char *u, size_t *i, size_t len)
+ * *i past what it consumed. Kept out of line: most strings never need it, and json_string then
+ * saves fewer registers per call. */
+COLD static char *json_escape_at(char *d, const unsigned char *u, size_t *i, size_t len)
 {
     unsigned char c = u[*i];
     if (c >= 0x80) {
@@ -748,17 +778,23 @@ static const char *item_bytes(const ms_output *o, const set_item *it)
 /* One record as a JSON object; each column's `,"name":` was escaped once when it was added. */
 static char *render_json(const ms_output *o, char *d)
 {
+    /* locals: the stores through d may alias o's fields, which would be loaded again each time */
+    const field_value *vals = o->vals;
+    const ms_field_def *fields = o->fields;
+    const column *cols = o->cols;
+    const uint32_t gen = o->gen;
+    const int n = o->nfields;
     size_t skip = 1; /* no ',' before the first member */
     *d++ = '{';
-    for (int i = 0; i < o->nfields; i++) {
-        const field_value *v = &o->vals[i];
-        if (!v->set)
+    for (int i = 0; i < n; i++) {
+        const field_value *v = &vals[i];
+        if (v->gen != gen)
             continue;
-        const ms_field_def *f = &o->fields[i];
-        const column *c = &o->cols[i];
+        const ms_field_def *f = &fields[i];
+        const column *c = &cols[i];
         size_t klen = c->json_key_len - skip;
-        if (klen <= 16)
-            memcpy(d, c->json_key + skip, 16); /* one fixed copy; key and line have the room */
+        if (klen <= 32)
+            memcpy(d, c->json_key + skip, 32); /* one fixed copy; key and line have the room */
         else
             memcpy(d, c->json_key + skip, klen);
         d += klen;
@@ -774,6 +810,8 @@ static char *render_json(const ms_output *o, char *d)
             *d++ = ']';
         } else if (is_string_type(f->type)) {
             d = json_string(d, value_bytes(o, v), v->len);
+        } else if (f->type == MS_FIELD_COUNT || f->type == MS_FIELD_PORT) {
+            d = put_u64(d, v->v.u);
         } else {
             d = put_number(o, d, f, v);
         }
@@ -785,12 +823,16 @@ static char *render_json(const ms_output *o, char *d)
 /* One record as text cells separated by '\t' (TSV and table). */
 static char *render_text(const ms_output *o, char *d)
 {
-    for (int i = 0; i < o->nfields; i++) {
-        const field_value *v = &o->vals[i];
-        const ms_field_def *f = &o->fields[i];
+    const field_value *vals = o->vals; /* locals, as in render_json */
+    const ms_field_def *fields = o->fields;
+    const uint32_t gen = o->gen;
+    const int n = o->nfields;
+    for (int i = 0; i < n; i++) {
+        const field_value *v = &vals[i];
+        const ms_field_def *f = &fields[i];
         if (i)
             *d++ = '\t';
-        if (!v->set) {
+        if (v->gen != gen) {
             *d++ = '-';
         } else if (f->type == MS_FIELD_SET) {
             if (v->len == 0) {
@@ -805,6 +847,8 @@ static char *render_text(const ms_output *o, char *d)
             }
         } else if (is_string_type(f->type)) {
             d = text_escaped(d, value_bytes(o, v), v->len, false);
+        } else if (f->type == MS_FIELD_COUNT || f->type == MS_FIELD_PORT) {
+            d = put_u64(d, v->v.u);
         } else {
             d = put_number(o, d, f, v);
         }
@@ -988,6 +1032,17 @@ static void table_fix_widths(ms_output *o)
     o->nrows = 0;
 }
 
+/* fwrite without taking the stream's lock where the C library offers it (the engine writes from
+ * one thread). */
+static size_t write_line(const char *s, size_t n, FILE *fp)
+{
+#if defined(__GLIBC__)
+    return fwrite_unlocked(s, 1, n, fp);
+#else
+    return fwrite(s, 1, n, fp);
+#endif
+}
+
 int ms_output_end(ms_output *o)
 {
     o->line_len = 0;
@@ -1032,7 +1087,7 @@ int ms_output_end(ms_output *o)
     }
     if (o->format == MS_FMT_TSV && o->records == 1)
         write_tsv_header(o);
-    if (fwrite(o->line, 1, o->line_len, o->fp) != o->line_len)
+    if (write_line(o->line, o->line_len, o->fp) != o->line_len)
         return MS_EIO;
     return 0;
 }

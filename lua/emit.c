@@ -23,8 +23,11 @@ static int find_log(const ms_lua *rt, const char *name, size_t len)
     if (!name || len >= sizeof rt->logs[0].name)
         return -1;
     for (int i = 0; i < rt->nlogs; i++) {
-        const char *have = rt->logs[i].name;
-        if (have[0] == name[0] && strlen(have) == len && memcmp(have, name, len) == 0)
+        const char *have = rt->logs[i].name; /* NUL-terminated, shorter than the array */
+        size_t k = 0;
+        while (k < len && have[k] == name[k] && have[k] != '\0')
+            k++;
+        if (k == len && have[len] == '\0')
             return i;
     }
     return -1;
@@ -294,7 +297,8 @@ static int l_emit(lua_State *L)
     ms_lua *rt = ms_lua_of(L);
     size_t name_len = 0;
     const char *name = luaL_checklstring(L, 1, &name_len);
-    luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_type(L, 2) != LUA_TTABLE)
+        luaL_checktype(L, 2, LUA_TTABLE); /* raises the usual error */
     if (lua_gettop(L) != 2)
         lua_settop(L, 2);
     int idx = find_log(rt, name, name_len);
@@ -308,20 +312,19 @@ static int l_emit(lua_State *L)
     ms_output *out = log->out;
     const ms_field_def *fields = ms_output_fields(out);
     int n = MS_MIN(log->nfields, ms_output_nfields(out));
-    luaL_checkstack(L, n + 4, "moonshark.emit: record too wide");
+    if (!lua_checkstack(L, n + 4))
+        return luaL_error(L, "moonshark.emit %s: no stack room for %d values", name, n);
     lua_rawgeti(L, LUA_REGISTRYINDEX, log->names_ref);
     ms_output_begin(out);
     /* Each column's value is at 4 + f and stays on the stack until the record is written, so the
-     * strings lent to the sink stay alive; one settop drops them all. */
+     * strings lent to the sink stay alive; returning drops them all. */
     for (int f = 0; f < n; f++) {
         lua_rawgeti(L, 3, f + 1);
         int vt = lua_rawget(L, 2);
         if (vt != LUA_TNIL)
             put_value(L, out, f, fields[f].type, 4 + f, vt);
     }
-    int rc = ms_output_end(out);
-    lua_settop(L, 2);
-    if (rc != 0)
+    if (ms_output_end(out) != 0)
         rt->stats.records_dropped++;
     else
         rt->stats.records++;
