@@ -15,11 +15,18 @@
 #define TABLE_PREVIEW_ROWS 64   /* rows buffered to size the table columns */
 #define TABLE_MAX_WIDTH 48      /* widest a table column gets; longer values are cut */
 #define TABLE_MIN_WIDTH 10      /* narrowest a column is cut to when fitting a terminal */
+#define FIELD_BOUND 72   /* most bytes one field adds besides its string bytes and key: a
+                          * number (a double is cut at 63 by put_number), quotes, brackets, a
+                          * separator, "(empty)" */
+#define ITEM_BOUND 8     /* most bytes one set item adds besides 6 per string byte */
+#define TAIL_SLACK 32    /* scratch stores past the end: up to 7 after a string's last block,
+                          * up to 31 after a JSON key shorter than 32 */
 
 typedef struct field_value {
-    bool set;
-    uint32_t off;      /* string/set: start in arena */
+    uint32_t gen;      /* set in the current record when equal to ms_output.gen */
+    uint32_t off;      /* string: start in arena; set: index of its first item */
     uint32_t len;      /* string: bytes; set: number of items */
+    const char *ptr;   /* string: the caller's bytes (ms_output_str_borrowed), NULL when in arena */
     union {
         uint64_t u;
         int64_t i;
@@ -27,6 +34,18 @@ typedef struct field_value {
         bool b;
     } v;
 } field_value;
+
+/* One item of a set: the caller's bytes, or (ptr NULL) bytes in the arena at off. */
+typedef struct set_item {
+    const char *ptr;
+    uint32_t off, len;
+} set_item;
+
+/* What rendering keeps per column besides its ms_field_def. */
+typedef struct column {
+    char *json_key;            /* `,"name":` with the name escaped as a JSON string; owned */
+    size_t json_key_len;
+} column;
 
 struct ms_output {
     char name[64];
@@ -37,9 +56,14 @@ struct ms_output {
     bool own_fp;
     bool header_done;
     field_value *vals;         /* one per field */
+    uint32_t gen;              /* current record's number, for field_value.gen; never 0 */
+    column *cols;              /* one per field */
+    size_t render_fixed;       /* sum over columns of json_key_len + FIELD_BOUND */
     char *arena;               /* string bytes of the current record */
     size_t arena_len, arena_cap;
-    uint32_t *set_items;       /* (off,len) pairs of set items, in arena order */
+    size_t borrowed_len;       /* bytes of borrowed strings and set items of the current record
+                                * (at most UINT32_MAX) */
+    set_item *set_items;       /* set items in the order they were added */
     size_t nset_items, cap_set_items;
     uint64_t records;
     /* table mode */
@@ -52,6 +76,8 @@ struct ms_output {
     size_t line_len, line_cap;
     bool oom;
 };
+
+static char *json_string(char *d, const char *s, size_t len);
 
 /* ---- small growable buffers ---------------------------------------------------------- */
 
@@ -115,6 +141,7 @@ ms_output *ms_output_open(const char *name, const ms_field_def *fields, int nfie
     }
     snprintf(o->name, sizeof o->name, "%s", name);
     o->format = format;
+    o->gen = 1; /* new columns start at 0: unset */
     if (dir) {
         if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
             ms_fail(err, MS_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
@@ -160,10 +187,26 @@ int ms_output_add_field(ms_output *o, const char *name, ms_field_type type)
     size_t vcap = (size_t)o->cap_fields;
     if (!grow((void **)&o->vals, &vcap, (size_t)o->nfields + 1, sizeof *o->vals))
         return MS_ENOMEM;
-    o->cap_fields = (int)MS_MIN(cap, vcap);
-    char *copy = strdup(name);
-    if (!copy)
+    size_t ccap = (size_t)o->cap_fields;
+    if (!grow((void **)&o->cols, &ccap, (size_t)o->nfields + 1, sizeof *o->cols))
         return MS_ENOMEM;
+    o->cap_fields = (int)MS_MIN(MS_MIN(cap, vcap), ccap);
+    size_t name_len = strlen(name);
+    char *copy = strdup(name);
+    char *json_key = calloc(1, name_len * 6 + 4 + TAIL_SLACK + 32);
+    if (!copy || !json_key) {
+        free(copy);
+        free(json_key);
+        return MS_ENOMEM;
+    }
+    char *d = json_key;
+    *d++ = ',';
+    d = json_string(d, name, name_len);
+    *d++ = ':';
+    column *c = &o->cols[o->nfields];
+    c->json_key = json_key;
+    c->json_key_len = (size_t)(d - json_key);
+    o->render_fixed += c->json_key_len + FIELD_BOUND;
     o->fields[o->nfields].name = copy;
     o->fields[o->nfields].type = type;
     memset(&o->vals[o->nfields], 0, sizeof o->vals[0]);
@@ -188,6 +231,11 @@ const ms_field_def *ms_output_field(const ms_output *o, int idx)
     return idx >= 0 && idx < o->nfields ? &o->fields[idx] : NULL;
 }
 
+const ms_field_def *ms_output_fields(const ms_output *o)
+{
+    return o->fields;
+}
+
 uint64_t ms_output_records(const ms_output *o)
 {
     return o->records;
@@ -197,9 +245,13 @@ uint64_t ms_output_records(const ms_output *o)
 
 void ms_output_begin(ms_output *o)
 {
-    for (int i = 0; i < o->nfields; i++)
-        o->vals[i].set = false;
+    if (++o->gen == 0) { /* wrapped: clear the old marks once */
+        for (int i = 0; i < o->nfields; i++)
+            o->vals[i].gen = 0;
+        o->gen = 1;
+    }
     o->arena_len = 0;
+    o->borrowed_len = 0;
     o->nset_items = 0;
 }
 
@@ -217,8 +269,31 @@ void ms_output_str(ms_output *o, int idx, const char *s, size_t len)
         return;
     if (arena_put(o, s, len, &v->off)) {
         v->len = (uint32_t)len;
-        v->set = true;
+        v->ptr = NULL;
+        v->gen = o->gen;
     }
+}
+
+/* Whether len more borrowed bytes keep the record's borrowed total within 4 GiB, as the arena's
+ * (else they are copied, and the arena says it cannot). */
+static bool can_borrow(const ms_output *o, size_t len)
+{
+    return len <= (size_t)UINT32_MAX - o->borrowed_len;
+}
+
+void ms_output_str_borrowed(ms_output *o, int idx, const char *s, size_t len)
+{
+    field_value *v = slot(o, idx);
+    if (!v || !s)
+        return;
+    if (!can_borrow(o, len)) {
+        ms_output_str(o, idx, s, len);
+        return;
+    }
+    v->ptr = s;
+    v->len = (uint32_t)len;
+    v->gen = o->gen;
+    o->borrowed_len += len;
 }
 
 void ms_output_cstr(ms_output *o, int idx, const char *s)
@@ -232,7 +307,7 @@ void ms_output_uint(ms_output *o, int idx, uint64_t x)
     field_value *v = slot(o, idx);
     if (v) {
         v->v.u = x;
-        v->set = true;
+        v->gen = o->gen;
     }
 }
 
@@ -241,7 +316,7 @@ void ms_output_int(ms_output *o, int idx, int64_t x)
     field_value *v = slot(o, idx);
     if (v) {
         v->v.i = x;
-        v->set = true;
+        v->gen = o->gen;
     }
 }
 
@@ -250,7 +325,7 @@ void ms_output_double(ms_output *o, int idx, double x)
     field_value *v = slot(o, idx);
     if (v) {
         v->v.d = x;
-        v->set = true;
+        v->gen = o->gen;
     }
 }
 
@@ -264,113 +339,297 @@ void ms_output_bool(ms_output *o, int idx, bool x)
     field_value *v = slot(o, idx);
     if (v) {
         v->v.b = x;
-        v->set = true;
+        v->gen = o->gen;
     }
 }
 
-/* Set items are stored in arena order; a set field remembers its first item and count. Items
- * of one set must be added together (interleaving two sets in one record is not supported). */
-void ms_output_set_add(ms_output *o, int idx, const char *s, size_t len)
+/* Set items are kept in the order they are added; a set field remembers its first item and
+ * count. Items of one set must be added together (interleaving two sets in one record is not
+ * supported). ptr NULL copies the bytes into the arena. */
+static void set_add(ms_output *o, field_value *v, const char *ptr, const char *s, size_t len)
 {
-    field_value *v = slot(o, idx);
-    uint32_t off;
-    if (!v || !arena_put(o, s, len, &off))
+    uint32_t off = 0;
+    if (!ptr && !arena_put(o, s, len, &off))
         return;
-    if (!grow((void **)&o->set_items, &o->cap_set_items, o->nset_items * 2 + 2, sizeof *o->set_items)) {
+    if (!grow((void **)&o->set_items, &o->cap_set_items, o->nset_items + 1, sizeof *o->set_items)) {
         o->oom = true;
         return;
     }
-    if (!v->set) {
-        v->set = true;
+    if (v->gen != o->gen) {
+        v->gen = o->gen;
         v->off = (uint32_t)o->nset_items; /* index of its first item */
         v->len = 0;
     }
-    o->set_items[o->nset_items * 2] = off;
-    o->set_items[o->nset_items * 2 + 1] = (uint32_t)len;
-    o->nset_items++;
+    set_item *it = &o->set_items[o->nset_items++];
+    it->ptr = ptr;
+    it->off = off;
+    it->len = (uint32_t)len;
     v->len++;
+}
+
+void ms_output_set_add(ms_output *o, int idx, const char *s, size_t len)
+{
+    field_value *v = slot(o, idx);
+    if (v)
+        set_add(o, v, NULL, s, len);
+}
+
+void ms_output_set_add_borrowed(ms_output *o, int idx, const char *s, size_t len)
+{
+    field_value *v = slot(o, idx);
+    if (!v)
+        return;
+    if (!s || !can_borrow(o, len)) {
+        set_add(o, v, NULL, s, len);
+        return;
+    }
+    set_add(o, v, s, s, len);
+    o->borrowed_len += len;
 }
 
 /* ---- rendering ------------------------------------------------------------------------ */
 
-/* Decimal digits of x, at least min_digits (zero-padded), written backwards from end; returns
- * the first digit. Stands in for snprintf("%llu") on the per-record path. */
-static char *u64_digits(uint64_t x, char *end, int min_digits)
+/* A record is rendered into o->line in one pass: ms_output_end reserves an upper bound of the
+ * rendered size first (render_bound), so the writers below store through a plain pointer and
+ * return where they stopped, with no capacity check per byte. */
+
+/* Byte classes: JSON_SPECIAL bytes leave the plain-copy path of json_string (controls, '"',
+ * '\\', DEL and every byte >= 0x80, which is checked as UTF-8); TEXT_ESCAPE bytes become \xNN
+ * in TSV/table cells (controls, DEL, '\\'); SET_ESCAPE bytes are escaped in set items only. */
+enum { JSON_SPECIAL = 1, TEXT_ESCAPE = 2, SET_ESCAPE = 4 };
+
+static const uint8_t byte_class[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 00 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0,  /* 20: '"' and ',' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,  /* 50: '\\' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3,  /* 70: DEL */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 80 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 90 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* a0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* b0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* c0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* d0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* e0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* f0 */
+};
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* Runs of bytes that need no escaping are found 16 at a time with SSE2 (x86-64); elsewhere, and
+ * for strings shorter than 8 bytes, byte by byte with byte_class. */
+#if defined(__SSE2__) && defined(__x86_64__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define PLAIN_SIMD 1
+#else
+#define PLAIN_SIMD 0
+#endif
+
+#if defined(__GNUC__)
+#define COLD __attribute__((noinline, cold))
+#else
+#define COLD
+#endif
+
+typedef enum plain_kind {
+    PLAIN_JSON, /* plain: 0x20..0x7e except '"' and '\\' */
+    PLAIN_TEXT, /* plain: all but controls, DEL and '\\' */
+    PLAIN_SET,  /* PLAIN_TEXT, and ',' is special too */
+} plain_kind;
+
+#if PLAIN_SIMD
+/* Bit k set when byte k of x is special for kind. */
+static inline unsigned special_mask(__m128i x, plain_kind kind)
 {
-    char *p = end;
-    do {
-        *--p = (char)('0' + x % 10);
-        x /= 10;
-        min_digits--;
-    } while (x || min_digits > 0);
-    return p;
+    __m128i m;
+    if (kind == PLAIN_JSON) {
+        m = _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)); /* signed: controls and bytes >= 0x80 */
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+    } else {
+        m = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x); /* controls */
+        if (kind == PLAIN_SET)
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8(',')));
+    }
+    m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+    m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* Copies the longest prefix of u[i..len) that needs no escaping to d and returns its length.
+ * Reads only u[0..len); may store up to 15 bytes of scratch in d past the prefix, never more
+ * than 7 past where the rest of the string would end if copied as it is. */
+static inline size_t plain_prefix(char *d, const unsigned char *u, size_t i, size_t len, plain_kind kind)
+{
+    size_t start = i;
+#if PLAIN_SIMD
+    if (len >= 8) {
+        while (len - i >= 16) {
+            __m128i x = _mm_loadu_si128((const void *)(u + i));
+            _mm_storeu_si128((void *)(d + (i - start)), x);
+            unsigned m = special_mask(x, kind);
+            if (m)
+                return i - start + (size_t)__builtin_ctz(m);
+            i += 16;
+        }
+        size_t left = len - i;
+        if (left == 0)
+            return i - start;
+        /* the last 1..15 bytes: the string's final 8 bytes, and for 8 or more left the 8 at i */
+        uint64_t lo, hi;
+        unsigned m;
+        memcpy(&hi, u + len - 8, 8);
+        if (left >= 8) {
+            memcpy(&lo, u + i, 8);
+            m = special_mask(_mm_set_epi64x((long long)hi, (long long)lo), kind);
+            m = (m & 0xff) | (m >> 8) << (left - 8); /* byte k of hi is byte left - 8 + k */
+            memcpy(d + (i - start), &lo, 8);
+            memcpy(d + (i - start) + left - 8, &hi, 8);
+        } else {
+            hi >>= 8 * (8 - left); /* the bytes not done yet first */
+            m = special_mask(_mm_cvtsi64_si128((long long)hi), kind) & ((1u << left) - 1);
+            memcpy(d + (i - start), &hi, 8);
+        }
+        return i - start + (m ? (size_t)__builtin_ctz(m) : left);
+    }
+#endif
+    unsigned special = kind == PLAIN_JSON ? JSON_SPECIAL : kind == PLAIN_TEXT ? TEXT_ESCAPE : TEXT_ESCAPE | SET_ESCAPE;
+    while (i < len && !(byte_class[u[i]] & special)) {
+        d[i - start] = (char)u[i];
+        i++;
+    }
+    return i - start;
+}
+
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                  "8081828384858687888990919293949596979899";
+
+/* The n lowest decimal digits of x (zero-padded), written backwards ending at end. Stands in
+ * for snprintf("%llu") on the per-record path. */
+static void digits_back(char *end, uint64_t x, unsigned n)
+{
+    if (x <= UINT32_MAX) { /* the usual case, in cheaper 32-bit division */
+        uint32_t y = (uint32_t)x;
+        for (; n >= 2; n -= 2) {
+            end -= 2;
+            memcpy(end, digit_pairs + 2 * (y % 100), 2);
+            y /= 100;
+        }
+        if (n)
+            *--end = (char)('0' + y % 10);
+        return;
+    }
+    for (; n >= 2; n -= 2) {
+        end -= 2;
+        memcpy(end, digit_pairs + 2 * (x % 100), 2);
+        x /= 100;
+    }
+    if (n)
+        *--end = (char)('0' + x % 10);
+}
+
+/* Number of decimal digits of x (1 for 0). */
+static unsigned decimal_len(uint64_t x)
+{
+    static const uint64_t pow10[20] = {
+        1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
+        1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+        100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+        1000000000000000000ULL, 10000000000000000000ULL,
+    };
+    x |= 1; /* same length, and no zero for clz */
+#if defined(__GNUC__)
+    unsigned t = (unsigned)(64 - __builtin_clzll(x)) * 1233 >> 12; /* about bits * log10(2) */
+    return t - (x < pow10[t]) + 1;
+#else
+    unsigned n = 1;
+    while (n < 20 && x >= pow10[n])
+        n++;
+    return n;
+#endif
+}
+
+static char *put_u64(char *d, uint64_t x)
+{
+    if (x < 10) {
+        *d = (char)('0' + x);
+        return d + 1;
+    }
+    unsigned n = decimal_len(x);
+    digits_back(d + n, x, n);
+    return d + n;
 }
 
 /* Seconds with six decimals, rounded to the nearest microsecond (as Zeek prints times). */
-static void put_seconds(ms_output *o, uint64_t ns)
+static char *put_seconds(char *d, uint64_t ns)
 {
-    char buf[48];
-    char *end = buf + sizeof buf;
     uint64_t us = ns / 1000ULL + (ns % 1000ULL >= 500 ? 1 : 0);
-    char *p = u64_digits(us % 1000000ULL, end, 6);
-    *--p = '.';
-    p = u64_digits(us / 1000000ULL, p, 1);
-    line_putn(o, p, (size_t)(end - p));
+    uint64_t secs = us / 1000000ULL;
+    d = put_u64(d, secs);
+    *d++ = '.';
+    digits_back(d + 6, us - secs * 1000000ULL, 6);
+    return d + 6;
 }
 
 /* Table mode is for people: times of day in UTC with milliseconds, as tcpdump prints them
  * (TSV and JSON keep full epoch times). */
-static void put_utc_time(ms_output *o, uint64_t ns)
+static char *put_utc_time(char *d, uint64_t ns)
 {
     time_t secs = (time_t)(ns / 1000000000ULL);
     struct tm tm;
     char buf[64];
-    if (!gmtime_r(&secs, &tm) || strftime(buf, sizeof buf, "%H:%M:%S", &tm) == 0) {
-        put_seconds(o, ns);
-        return;
-    }
-    line_puts(o, buf);
-    snprintf(buf, sizeof buf, ".%03u", (unsigned)(ns % 1000000000ULL / 1000000ULL));
-    line_puts(o, buf);
+    size_t n;
+    if (!gmtime_r(&secs, &tm) || (n = strftime(buf, sizeof buf, "%H:%M:%S", &tm)) == 0)
+        return put_seconds(d, ns);
+    n = MS_MIN(n, (size_t)(FIELD_BOUND - 8));
+    memcpy(d, buf, n);
+    d += n;
+    *d++ = '.';
+    digits_back(d + 3, ns % 1000000000ULL / 1000000ULL, 3);
+    return d + 3;
 }
 
-static void put_number(ms_output *o, const ms_field_def *f, const field_value *v)
+/* A non-string value; writes at most 63 bytes (a huge double is cut there, as the snprintf
+ * into 64 bytes this replaces did). */
+static char *put_number(const ms_output *o, char *d, const ms_field_def *f, const field_value *v)
 {
-    char buf[64];
     switch (f->type) {
     case MS_FIELD_COUNT:
-    case MS_FIELD_PORT: {
-        char *p = u64_digits(v->v.u, buf + sizeof buf, 1);
-        line_putn(o, p, (size_t)(buf + sizeof buf - p));
-        return;
-    }
+    case MS_FIELD_PORT:
+        return put_u64(d, v->v.u);
     case MS_FIELD_INT:
-        snprintf(buf, sizeof buf, "%lld", (long long)v->v.i);
-        break;
-    case MS_FIELD_DOUBLE:
-        if (isfinite(v->v.d))
-            snprintf(buf, sizeof buf, "%.6f", v->v.d);
-        else
-            snprintf(buf, sizeof buf, "0");
-        break;
-    case MS_FIELD_TIME:
-        if (o->format == MS_FMT_TABLE) {
-            put_utc_time(o, v->v.u);
-            return;
+        if (v->v.i < 0) {
+            *d++ = '-';
+            return put_u64(d, 0 - (uint64_t)v->v.i);
         }
-        put_seconds(o, v->v.u);
-        return;
-    case MS_FIELD_INTERVAL:
-        put_seconds(o, v->v.u);
-        return;
-    case MS_FIELD_BOOL:
-        snprintf(buf, sizeof buf, "%s", v->v.b ? (o->format == MS_FMT_JSON ? "true" : "T")
-                                               : (o->format == MS_FMT_JSON ? "false" : "F"));
-        break;
-    default:
-        buf[0] = '\0';
+        return put_u64(d, (uint64_t)v->v.i);
+    case MS_FIELD_DOUBLE: {
+        char buf[64];
+        int n = isfinite(v->v.d) ? snprintf(buf, sizeof buf, "%.6f", v->v.d) : snprintf(buf, sizeof buf, "0");
+        size_t len = n < 0 ? 0 : MS_MIN((size_t)n, sizeof buf - 1);
+        memcpy(d, buf, len);
+        return d + len;
     }
-    line_puts(o, buf);
+    case MS_FIELD_TIME:
+        if (o->format == MS_FMT_TABLE)
+            return put_utc_time(d, v->v.u);
+        return put_seconds(d, v->v.u);
+    case MS_FIELD_INTERVAL:
+        return put_seconds(d, v->v.u);
+    case MS_FIELD_BOOL: {
+        const char *s = v->v.b ? (o->format == MS_FMT_JSON ? "true" : "T")
+                               : (o->format == MS_FMT_JSON ? "false" : "F");
+        size_t n = strlen(s);
+        memcpy(d, s, n);
+        return d + n;
+    }
+    default:
+        return d;
+    }
 }
 
 static bool is_string_type(ms_field_type t)
@@ -378,29 +637,33 @@ static bool is_string_type(ms_field_type t)
     return t == MS_FIELD_STRING || t == MS_FIELD_ADDR;
 }
 
-/* Zeek's text escaping: non-printable bytes, backslash and the separators become \xNN. */
-static void put_text_escaped(ms_output *o, const char *s, size_t len, bool in_set)
+/* Zeek's text escaping: non-printable bytes, backslash and the separators become \xNN.
+ * Writes at most 4 * len + 7 bytes (+ TAIL_SLACK of scratch past the end). */
+static char *text_escaped(char *d, const char *s, size_t len, bool in_set)
 {
     if (len == 0) {
-        line_puts(o, "(empty)");
-        return;
+        memcpy(d, "(empty)", 7);
+        return d + 7;
     }
     if (len == 1 && s[0] == '-') {
-        line_puts(o, "\\x2d"); /* a lone '-' would read as unset */
-        return;
+        memcpy(d, "\\x2d", 4); /* a lone '-' would read as unset */
+        return d + 4;
     }
-    size_t run = 0; /* start of the bytes not yet written that need no escape */
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f || c == '\\' || (in_set && c == ',')) {
-            line_putn(o, s + run, i - run);
-            run = i + 1;
-            char esc[5];
-            snprintf(esc, sizeof esc, "\\x%02x", c);
-            line_putn(o, esc, 4);
-        }
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    for (;;) {
+        size_t n = in_set ? plain_prefix(d, u, i, len, PLAIN_SET) : plain_prefix(d, u, i, len, PLAIN_TEXT);
+        d += n;
+        i += n;
+        if (i == len)
+            return d;
+        unsigned char c = u[i++];
+        d[0] = '\\';
+        d[1] = 'x';
+        d[2] = hex_digits[c >> 4];
+        d[3] = hex_digits[c & 15];
+        d += 4;
     }
-    line_putn(o, s + run, len - run);
 }
 
 /* Length of a valid UTF-8 sequence at s (max n bytes), or 0 when invalid. */
@@ -435,125 +698,162 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return need;
 }
 
+/* Escapes the special byte at u[*i] (or copies the valid UTF-8 sequence it starts) and moves
+ * *i past what it consumed. Kept out of line: most strings never need it, and json_string then
+ * saves fewer registers per call. */
+COLD static char *json_escape_at(char *d, const unsigned char *u, size_t *i, size_t len)
+{
+    unsigned char c = u[*i];
+    if (c >= 0x80) {
+        size_t n = utf8_seq(u + *i, len - *i);
+        if (n) {
+            for (size_t k = 0; k < n; k++)
+                *d++ = (char)u[*i + k];
+            *i += n;
+            return d;
+        }
+        memcpy(d, "\\\\x", 3); /* the text \xNN, not a JSON escape */
+        d[3] = hex_digits[c >> 4];
+        d[4] = hex_digits[c & 15];
+        d += 5;
+    } else if (c == '"' || c == '\\') {
+        d[0] = '\\';
+        d[1] = (char)c;
+        d += 2;
+    } else if (c == '\n' || c == '\r' || c == '\t') {
+        d[0] = '\\';
+        d[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        d += 2;
+    } else {
+        memcpy(d, "\\u00", 4);
+        d[4] = hex_digits[c >> 4];
+        d[5] = hex_digits[c & 15];
+        d += 6;
+    }
+    (*i)++;
+    return d;
+}
+
 /* JSON string: valid UTF-8 passes, control characters as \u00XX, invalid bytes as the text \xNN
- * (as Zeek's JSON logs do), so every line parses with jq. */
-static void put_json_string(ms_output *o, const char *s, size_t len)
+ * (as Zeek's JSON logs do), so every line parses with jq. Writes at most 6 * len + 2 bytes
+ * (+ TAIL_SLACK of scratch past the end). */
+static char *json_string(char *d, const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
-    while (i < len && u[i] >= 0x20 && u[i] < 0x7f && u[i] != '"' && u[i] != '\\')
-        i++;
-    if (i == len) {
-        /* nothing to escape (the usual case): quotes and bytes in one reservation */
-        if (!grow((void **)&o->line, &o->line_cap, o->line_len + len + 3, 1)) {
-            o->oom = true;
-            return;
-        }
-        char *d = o->line + o->line_len;
-        d[0] = '"';
-        memcpy(d + 1, s, len);
-        d[len + 1] = '"';
-        d[len + 2] = '\0';
-        o->line_len += len + 2;
-        return;
+    *d++ = '"';
+    for (;;) {
+        size_t n = plain_prefix(d, u, i, len, PLAIN_JSON);
+        d += n;
+        i += n;
+        if (i == len)
+            break;
+        d = json_escape_at(d, u, &i, len);
     }
-    line_putc(o, '"');
-    i = 0;
-    while (i < len) {
-        unsigned char c = u[i];
-        if (c == '"' || c == '\\') {
-            line_putc(o, '\\');
-            line_putc(o, (char)c);
-            i++;
-        } else if (c == '\n' || c == '\r' || c == '\t') {
-            line_putc(o, '\\');
-            line_putc(o, c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
-            i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            char esc[8];
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            line_puts(o, esc);
-            i++;
-        } else if (c < 0x80) {
-            /* a run of plain printable ASCII goes in one copy */
-            size_t j = i + 1;
-            while (j < len && u[j] >= 0x20 && u[j] < 0x7f && u[j] != '"' && u[j] != '\\')
-                j++;
-            line_putn(o, s + i, j - i);
-            i = j;
-        } else {
-            size_t n = utf8_seq(u + i, len - i);
-            if (n == 0) {
-                char esc[8];
-                snprintf(esc, sizeof esc, "\\\\x%02x", c);
-                line_puts(o, esc);
-                i++;
-            } else {
-                line_putn(o, s + i, n);
-                i += n;
-            }
-        }
-    }
-    line_putc(o, '"');
+    *d++ = '"';
+    return d;
 }
 
-static void render_json(ms_output *o)
+/* Most bytes render_json or render_text can write for the current record, plus scratch. */
+static bool render_bound(const ms_output *o, size_t *bound)
 {
-    bool first = true;
-    line_putc(o, '{');
-    for (int i = 0; i < o->nfields; i++) {
-        const field_value *v = &o->vals[i];
-        const ms_field_def *f = &o->fields[i];
-        if (!v->set)
+    size_t fixed = o->render_fixed + o->nset_items * ITEM_BOUND + TAIL_SLACK + 8;
+    size_t bytes = o->arena_len + o->borrowed_len;
+    if (bytes < o->arena_len || bytes > (SIZE_MAX - fixed) / 6)
+        return false;
+    *bound = fixed + bytes * 6;
+    return true;
+}
+
+static const char *value_bytes(const ms_output *o, const field_value *v)
+{
+    return v->ptr ? v->ptr : o->arena + v->off;
+}
+
+static const char *item_bytes(const ms_output *o, const set_item *it)
+{
+    return it->ptr ? it->ptr : o->arena + it->off;
+}
+
+/* One record as a JSON object; each column's `,"name":` was escaped once when it was added. */
+static char *render_json(const ms_output *o, char *d)
+{
+    /* locals: the stores through d may alias o's fields, which would be loaded again each time */
+    const field_value *vals = o->vals;
+    const ms_field_def *fields = o->fields;
+    const column *cols = o->cols;
+    const uint32_t gen = o->gen;
+    const int n = o->nfields;
+    size_t skip = 1; /* no ',' before the first member */
+    *d++ = '{';
+    for (int i = 0; i < n; i++) {
+        const field_value *v = &vals[i];
+        if (v->gen != gen)
             continue;
-        if (!first)
-            line_putc(o, ',');
-        first = false;
-        put_json_string(o, f->name, strlen(f->name));
-        line_putc(o, ':');
+        const ms_field_def *f = &fields[i];
+        const column *c = &cols[i];
+        size_t klen = c->json_key_len - skip;
+        if (klen <= 32)
+            memcpy(d, c->json_key + skip, 32); /* one fixed copy; key and line have the room */
+        else
+            memcpy(d, c->json_key + skip, klen);
+        d += klen;
+        skip = 0;
         if (f->type == MS_FIELD_SET) {
-            line_putc(o, '[');
+            *d++ = '[';
             for (uint32_t k = 0; k < v->len; k++) {
-                const uint32_t *it = &o->set_items[(v->off + k) * 2];
+                const set_item *it = &o->set_items[v->off + k];
                 if (k)
-                    line_putc(o, ',');
-                put_json_string(o, o->arena + it[0], it[1]);
+                    *d++ = ',';
+                d = json_string(d, item_bytes(o, it), it->len);
             }
-            line_putc(o, ']');
+            *d++ = ']';
         } else if (is_string_type(f->type)) {
-            put_json_string(o, o->arena + v->off, v->len);
+            d = json_string(d, value_bytes(o, v), v->len);
+        } else if (f->type == MS_FIELD_COUNT || f->type == MS_FIELD_PORT) {
+            d = put_u64(d, v->v.u);
         } else {
-            put_number(o, f, v);
+            d = put_number(o, d, f, v);
         }
     }
-    line_putc(o, '}');
+    *d++ = '}';
+    return d;
 }
 
 /* One record as text cells separated by '\t' (TSV and table). */
-static void render_text(ms_output *o)
+static char *render_text(const ms_output *o, char *d)
 {
-    for (int i = 0; i < o->nfields; i++) {
-        const field_value *v = &o->vals[i];
-        const ms_field_def *f = &o->fields[i];
+    const field_value *vals = o->vals; /* locals, as in render_json */
+    const ms_field_def *fields = o->fields;
+    const uint32_t gen = o->gen;
+    const int n = o->nfields;
+    for (int i = 0; i < n; i++) {
+        const field_value *v = &vals[i];
+        const ms_field_def *f = &fields[i];
         if (i)
-            line_putc(o, '\t');
-        if (!v->set) {
-            line_putc(o, '-');
+            *d++ = '\t';
+        if (v->gen != gen) {
+            *d++ = '-';
         } else if (f->type == MS_FIELD_SET) {
-            if (v->len == 0)
-                line_puts(o, "(empty)");
+            if (v->len == 0) {
+                memcpy(d, "(empty)", 7);
+                d += 7;
+            }
             for (uint32_t k = 0; k < v->len; k++) {
-                const uint32_t *it = &o->set_items[(v->off + k) * 2];
+                const set_item *it = &o->set_items[v->off + k];
                 if (k)
-                    line_putc(o, ',');
-                put_text_escaped(o, o->arena + it[0], it[1], true);
+                    *d++ = ',';
+                d = text_escaped(d, item_bytes(o, it), it->len, true);
             }
         } else if (is_string_type(f->type)) {
-            put_text_escaped(o, o->arena + v->off, v->len, false);
+            d = text_escaped(d, value_bytes(o, v), v->len, false);
+        } else if (f->type == MS_FIELD_COUNT || f->type == MS_FIELD_PORT) {
+            d = put_u64(d, v->v.u);
         } else {
-            put_number(o, f, v);
+            d = put_number(o, d, f, v);
         }
     }
+    return d;
 }
 
 static const char *type_name(ms_field_type t)
@@ -732,21 +1032,38 @@ static void table_fix_widths(ms_output *o)
     o->nrows = 0;
 }
 
+/* fwrite without taking the stream's lock where the C library offers it (the engine writes from
+ * one thread). */
+static size_t write_line(const char *s, size_t n, FILE *fp)
+{
+#if defined(__GLIBC__)
+    return fwrite_unlocked(s, 1, n, fp);
+#else
+    return fwrite(s, 1, n, fp);
+#endif
+}
+
 int ms_output_end(ms_output *o)
 {
     o->line_len = 0;
     if (o->format == MS_FMT_AUTO)
         o->format = MS_FMT_TSV;
-    if (o->format == MS_FMT_JSON) {
-        render_json(o);
-        line_putc(o, '\n');
-    } else {
-        render_text(o);
-        if (o->format == MS_FMT_TSV)
-            line_putc(o, '\n');
-    }
+    size_t bound;
+    if (!render_bound(o, &bound) || !grow((void **)&o->line, &o->line_cap, bound, 1))
+        o->oom = true;
     if (o->oom)
         return MS_ENOMEM;
+    char *d = o->line;
+    if (o->format == MS_FMT_JSON) {
+        d = render_json(o, d);
+        *d++ = '\n';
+    } else {
+        d = render_text(o, d);
+        if (o->format == MS_FMT_TSV)
+            *d++ = '\n';
+    }
+    *d = '\0';
+    o->line_len = (size_t)(d - o->line);
     o->header_done = true;
     o->records++;
     if (o->format == MS_FMT_TABLE) {
@@ -770,7 +1087,7 @@ int ms_output_end(ms_output *o)
     }
     if (o->format == MS_FMT_TSV && o->records == 1)
         write_tsv_header(o);
-    if (fwrite(o->line, 1, o->line_len, o->fp) != o->line_len)
+    if (write_line(o->line, o->line_len, o->fp) != o->line_len)
         return MS_EIO;
     return 0;
 }
@@ -795,6 +1112,9 @@ int ms_output_close(ms_output *o)
     free(o->rows);
     free(o->fields);
     free(o->vals);
+    for (int i = 0; i < o->nfields; i++)
+        free(o->cols[i].json_key);
+    free(o->cols);
     free(o->arena);
     free(o->set_items);
     free(o->widths);

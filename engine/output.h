@@ -1,7 +1,8 @@
 /* output.h — record sinks: aligned table (terminal), TSV with a Zeek-style #fields header,
  * JSON lines (Zeek JSON types: ts as epoch seconds, counts as numbers, unset fields left out).
  * A log has a fixed column order; a record sets some of its fields and is written at end_record.
- * Values are copied into the sink's own buffer, so callers may pass borrowed bytes. */
+ * Values are copied into the sink's own buffer, so callers may pass borrowed bytes (the
+ * _borrowed setters skip the copy for bytes that outlive the record). */
 #ifndef MS_OUTPUT_H
 #define MS_OUTPUT_H
 
@@ -51,6 +52,8 @@ int ms_output_add_field(ms_output *out, const char *name, ms_field_type type);
 int ms_output_field_index(const ms_output *out, const char *name);
 int ms_output_nfields(const ms_output *out);
 const ms_field_def *ms_output_field(const ms_output *out, int idx);
+/* All columns in order (ms_output_nfields of them); valid until a column is added. */
+const ms_field_def *ms_output_fields(const ms_output *out);
 
 /* Record building: begin, set fields by index (later sets of the same field replace it),
  * end writes it. Unset fields print as '-' in TSV/table and are left out of JSON. */
@@ -63,6 +66,10 @@ void ms_output_double(ms_output *out, int idx, double v);
 void ms_output_time(ms_output *out, int idx, uint64_t ns);
 void ms_output_bool(ms_output *out, int idx, bool v);
 void ms_output_set_add(ms_output *out, int idx, const char *s, size_t len); /* MS_FIELD_SET item */
+/* The same without a copy: the sink keeps s, which must stay valid and unchanged until
+ * ms_output_end returns (e.g. a Lua string the caller keeps reachable). */
+void ms_output_str_borrowed(ms_output *out, int idx, const char *s, size_t len);
+void ms_output_set_add_borrowed(ms_output *out, int idx, const char *s, size_t len);
 int ms_output_end(ms_output *out);
 
 /* Flushes pending table rows and the stream; writes the #close line for TSV files. */

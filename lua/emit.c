@@ -16,14 +16,21 @@ static const struct {
     { "set", MS_FIELD_SET },
 };
 
-static int find_log(lua_State *L, ms_lua *rt, int name_idx)
+/* Index of the log named name (len bytes), or -1. A scan of the few logs costs less per record
+ * than a registry lookup through the Lua API. */
+static int find_log(const ms_lua *rt, const char *name, size_t len)
 {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, rt->logidx_ref);
-    lua_pushvalue(L, name_idx);
-    lua_rawget(L, -2);
-    int idx = (int)lua_tointeger(L, -1) - 1;
-    lua_pop(L, 2);
-    return idx;
+    if (!name || len >= sizeof rt->logs[0].name)
+        return -1;
+    for (int i = 0; i < rt->nlogs; i++) {
+        const char *have = rt->logs[i].name; /* NUL-terminated, shorter than the array */
+        size_t k = 0;
+        while (k < len && have[k] == name[k] && have[k] != '\0')
+            k++;
+        if (k == len && have[len] == '\0')
+            return i;
+    }
+    return -1;
 }
 
 /* Opens the sink for a log whose fields (name, type) are on the stack as a names array at
@@ -54,11 +61,6 @@ static int open_log(lua_State *L, ms_lua *rt, const char *name, int names_idx, c
     lua_pushvalue(L, names_idx);
     log->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     rt->nlogs++;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, rt->logidx_ref);
-    lua_pushstring(L, name);
-    lua_pushinteger(L, rt->nlogs);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
     return rt->nlogs - 1;
 }
 
@@ -68,11 +70,11 @@ static int l_log(lua_State *L)
     ms_lua *rt = ms_lua_of(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "name");
-    const char *name = lua_tostring(L, -1);
+    size_t name_len = 0;
+    const char *name = lua_tolstring(L, -1, &name_len);
     if (!name)
         return luaL_error(L, "moonshark.log: name must be a string");
-    int name_idx = lua_gettop(L);
-    int existing = find_log(L, rt, name_idx);
+    int existing = find_log(rt, name, name_len);
     lua_getfield(L, 1, "fields");
     if (!lua_istable(L, -1))
         return luaL_error(L, "moonshark.log: fields must be a list of {name, type}");
@@ -196,25 +198,38 @@ static uint64_t seconds_to_ns(double s)
     return (uint64_t)whole * 1000000000ull + (uint64_t)llround((s - whole) * 1e6) * 1000ull;
 }
 
-static void put_value(lua_State *L, ms_output *out, int f, ms_field_type type, int v)
+/* Sets column f from the non-nil Lua value at stack index v (of Lua type vt), converted to the
+ * column's type; a value that does not convert leaves the column unset. Strings are lent to the
+ * sink, not copied: the value stays on the stack (or in the record, which no Lua code can
+ * change during moonshark.emit) until the record is written. */
+static void put_value(lua_State *L, ms_output *out, int f, ms_field_type type, int v, int vt)
 {
     switch (type) {
     case MS_FIELD_STRING:
     case MS_FIELD_ADDR: {
         size_t len = 0;
         const char *s = NULL;
-        if (lua_type(L, v) == LUA_TSTRING || lua_type(L, v) == LUA_TNUMBER)
-            s = lua_tolstring(L, v, &len);
-        else if (lua_type(L, v) == LUA_TBOOLEAN) {
+        if (vt == LUA_TSTRING || vt == LUA_TNUMBER)
+            s = lua_tolstring(L, v, &len); /* a number becomes a string in its stack slot */
+        else if (vt == LUA_TBOOLEAN) {
             s = lua_toboolean(L, v) ? "true" : "false";
             len = strlen(s);
         }
         if (s)
-            ms_output_str(out, f, s, len);
+            ms_output_str_borrowed(out, f, s, len);
         break;
     }
     case MS_FIELD_COUNT:
     case MS_FIELD_PORT: {
+        if (vt == LUA_TNUMBER) { /* an integral number (the usual case) in one call */
+            int isint = 0;
+            lua_Integer i = lua_tointegerx(L, v, &isint);
+            if (isint) {
+                if (i >= 0)
+                    ms_output_uint(out, f, (uint64_t)i);
+                break;
+            }
+        }
         int ok = 0;
         lua_Number x = lua_tonumberx(L, v, &ok);
         if (ok && x >= 0 && x < 1.8e19)
@@ -248,25 +263,29 @@ static void put_value(lua_State *L, ms_output *out, int f, ms_field_type type, i
         break;
     }
     case MS_FIELD_BOOL:
-        if (!lua_isnil(L, v))
-            ms_output_bool(out, f, lua_toboolean(L, v));
+        ms_output_bool(out, f, lua_toboolean(L, v));
         break;
     case MS_FIELD_SET:
-        if (lua_istable(L, v)) {
+        if (vt == LUA_TTABLE) {
             lua_Integer n = (lua_Integer)lua_rawlen(L, v);
             for (lua_Integer i = 1; i <= n; i++) {
-                lua_rawgeti(L, v, i);
+                int it = lua_rawgeti(L, v, i);
                 size_t len = 0;
-                const char *s = (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
-                                    ? lua_tolstring(L, -1, &len) : NULL;
-                if (s)
+                if (it == LUA_TSTRING) {
+                    /* lent: the set table keeps the string alive after the pop */
+                    const char *s = lua_tolstring(L, -1, &len);
+                    ms_output_set_add_borrowed(out, f, s, len);
+                } else if (it == LUA_TNUMBER) {
+                    /* copied: the string made from the number lives only in this stack slot */
+                    const char *s = lua_tolstring(L, -1, &len);
                     ms_output_set_add(out, f, s, len);
+                }
                 lua_pop(L, 1);
             }
-        } else if (lua_type(L, v) == LUA_TSTRING) {
+        } else if (vt == LUA_TSTRING) {
             size_t len = 0;
             const char *s = lua_tolstring(L, v, &len);
-            ms_output_set_add(out, f, s, len);
+            ms_output_set_add_borrowed(out, f, s, len);
         }
         break;
     }
@@ -276,29 +295,36 @@ static void put_value(lua_State *L, ms_output *out, int f, ms_field_type type, i
 static int l_emit(lua_State *L)
 {
     ms_lua *rt = ms_lua_of(L);
-    luaL_checkstring(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
-    int idx = find_log(L, rt, 1);
+    size_t name_len = 0;
+    const char *name = luaL_checklstring(L, 1, &name_len);
+    if (lua_type(L, 2) != LUA_TTABLE)
+        luaL_checktype(L, 2, LUA_TTABLE); /* raises the usual error */
+    if (lua_gettop(L) != 2)
+        lua_settop(L, 2);
+    int idx = find_log(rt, name, name_len);
     if (idx < 0)
-        idx = declare_from_record(L, rt, lua_tostring(L, 1), 2);
+        idx = declare_from_record(L, rt, name, 2);
     ms_lua_log *log = &rt->logs[idx];
     if (!log->out) {
         rt->stats.records_dropped++;
         return 0;
     }
+    ms_output *out = log->out;
+    const ms_field_def *fields = ms_output_fields(out);
+    int n = MS_MIN(log->nfields, ms_output_nfields(out));
+    if (!lua_checkstack(L, n + 4))
+        return luaL_error(L, "moonshark.emit %s: no stack room for %d values", name, n);
     lua_rawgeti(L, LUA_REGISTRYINDEX, log->names_ref);
-    int names = lua_gettop(L);
-    ms_output_begin(log->out);
-    for (int f = 0; f < log->nfields; f++) {
-        lua_rawgeti(L, names, f + 1);
-        lua_rawget(L, 2);
-        if (!lua_isnil(L, -1))
-            put_value(L, log->out, f, ms_output_field(log->out, f)->type, lua_gettop(L));
-        lua_pop(L, 1);
+    ms_output_begin(out);
+    /* Each column's value is at 4 + f and stays on the stack until the record is written, so the
+     * strings lent to the sink stay alive; returning drops them all. */
+    for (int f = 0; f < n; f++) {
+        lua_rawgeti(L, 3, f + 1);
+        int vt = lua_rawget(L, 2);
+        if (vt != LUA_TNIL)
+            put_value(L, out, f, fields[f].type, 4 + f, vt);
     }
-    lua_pop(L, 1);
-    if (ms_output_end(log->out) != 0)
+    if (ms_output_end(out) != 0)
         rt->stats.records_dropped++;
     else
         rt->stats.records++;
@@ -307,8 +333,7 @@ static int l_emit(lua_State *L)
 
 void ms_lua_emit_open(lua_State *L, ms_lua *rt)
 {
-    lua_newtable(L);
-    rt->logidx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    (void)rt; /* logs are found by name in rt->logs (find_log); rt->logidx_ref is not used */
     lua_getglobal(L, "moonshark");
     lua_pushcfunction(L, l_log);
     lua_setfield(L, -2, "log");
