@@ -53,9 +53,13 @@ end
 -- Upper-case form of a method (compared with "HEAD", "CONNECT"): UPPER[m] or upper_method(m).
 local UPPER, upper_method = memo(upper)
 
--- Status codes ("000" to "999") as numbers without a tonumber call.
-local CODE = {}
-for c = 0, 999 do CODE[string.format("%03d", c)] = c end
+-- Status codes ("000" to "999") as numbers: a tonumber call the first time each code is seen
+-- (at most 1000 entries; filled as codes come, which keeps the start of every run short).
+local CODE = setmetatable({}, { __index = function(t, k)
+  local n = tonumber(k)
+  t[k] = n
+  return n
+end })
 
 local function parse_request_line_slow(line)
   local method, rest = match(line, "^([%w!#$%%&'*+%.^_`|~-]+)[ \t]+(.*)$")
