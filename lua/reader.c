@@ -97,6 +97,50 @@ static void trim(const uint8_t *s, size_t *a, size_t *b)
         (*b)--;
 }
 
+/* Splits a header line: the name is line[0..*nlen) (blanks before the colon dropped), the value
+ * line[*a..*b) (trimmed). False for a fold line (it belongs to the header before) or a line
+ * without a colon. */
+static bool split_header(const uint8_t *line, size_t llen, size_t *nlen, size_t *a, size_t *b)
+{
+    if (is_ws(line[0]))
+        return false;
+    const uint8_t *colon = memchr(line, ':', llen);
+    if (!colon)
+        return false;
+    size_t n = (size_t)(colon - line);
+    while (n > 0 && is_ws(line[n - 1]))
+        n--;
+    *nlen = n;
+    *a = (size_t)(colon - line) + 1;
+    *b = llen;
+    trim(line, a, b);
+    return true;
+}
+
+/* Pushes the value line[a..b), joined with its folded continuation lines (obsolete folding: one
+ * space each), which it consumes from it. */
+static void push_value(lua_State *L, hdr_iter *it, const uint8_t *line, size_t a, size_t b)
+{
+    if (!(it->pos < it->len && is_ws(it->p[it->pos]))) {
+        lua_pushlstring(L, (const char *)line + a, b - a);
+        return;
+    }
+    luaL_Buffer buf;
+    luaL_buffinit(L, &buf);
+    luaL_addlstring(&buf, (const char *)line + a, b - a);
+    while (it->pos < it->len && is_ws(it->p[it->pos])) {
+        const uint8_t *fl;
+        size_t flen;
+        if (!next_line(it, &fl, &flen))
+            break;
+        size_t fa = 0, fb = flen;
+        trim(fl, &fa, &fb);
+        luaL_addchar(&buf, ' ');
+        luaL_addlstring(&buf, (const char *)fl + fa, fb - fa);
+    }
+    luaL_pushresult(&buf);
+}
+
 /* The next header: its name and value (obsolete folding joined with one space, value pushed on
  * the stack; when `want` is given and says no for the name, the header is passed over and nothing
  * is pushed). Lines without a colon, and folds with no header before them, are skipped. */
@@ -108,16 +152,9 @@ static bool next_header_opt(lua_State *L, hdr_iter *it, const uint8_t **name, si
     for (;;) {
         if (!next_line(it, &line, &llen))
             return false;
-        if (is_ws(line[0]))
+        size_t n, a, b;
+        if (!split_header(line, llen, &n, &a, &b))
             continue;
-        const uint8_t *colon = memchr(line, ':', llen);
-        if (!colon)
-            continue;
-        size_t n = (size_t)(colon - line);
-        while (n > 0 && is_ws(line[n - 1]))
-            n--;
-        size_t a = (size_t)(colon - line) + 1, b = llen;
-        trim(line, &a, &b);
         *name = line;
         *nlen = n;
         if (want && !want(L, line, n)) {
@@ -129,24 +166,7 @@ static bool next_header_opt(lua_State *L, hdr_iter *it, const uint8_t **name, si
             }
             continue;
         }
-        if (it->pos < it->len && is_ws(it->p[it->pos])) {
-            luaL_Buffer buf;
-            luaL_buffinit(L, &buf);
-            luaL_addlstring(&buf, (const char *)line + a, b - a);
-            while (it->pos < it->len && is_ws(it->p[it->pos])) {
-                const uint8_t *fl;
-                size_t flen;
-                if (!next_line(it, &fl, &flen))
-                    break;
-                size_t fa = 0, fb = flen;
-                trim(fl, &fa, &fb);
-                luaL_addchar(&buf, ' ');
-                luaL_addlstring(&buf, (const char *)fl + fa, fb - fa);
-            }
-            luaL_pushresult(&buf);
-        } else {
-            lua_pushlstring(L, (const char *)line + a, b - a);
-        }
+        push_value(L, it, line, a, b);
         return true;
     }
 }
@@ -328,38 +348,15 @@ static void push_headers_set(lua_State *L, const uint8_t *block, size_t len)
     const uint8_t *line;
     size_t llen;
     while (next_line(&it, &line, &llen)) {
-        if (is_ws(line[0]))
-            continue; /* a fold of a header not in the set (wanted ones take theirs below) */
-        const uint8_t *colon = memchr(line, ':', llen);
-        if (!colon)
+        size_t n, a, b;
+        /* folds of headers not in the set are passed over here (wanted ones take theirs) */
+        if (!split_header(line, llen, &n, &a, &b))
             continue;
-        size_t n = (size_t)(colon - line);
-        while (n > 0 && is_ws(line[n - 1]))
-            n--;
         int k = hset_find(set, line, n);
         if (!k)
             continue;
-        size_t a = (size_t)(colon - line) + 1, b = llen;
-        trim(line, &a, &b);
         lua_rawgeti(L, names, k); /* key */
-        if (it.pos < it.len && is_ws(it.p[it.pos])) {
-            luaL_Buffer buf;
-            luaL_buffinit(L, &buf);
-            luaL_addlstring(&buf, (const char *)line + a, b - a);
-            while (it.pos < it.len && is_ws(it.p[it.pos])) {
-                const uint8_t *fl;
-                size_t flen;
-                if (!next_line(&it, &fl, &flen))
-                    break;
-                size_t fa = 0, fb = flen;
-                trim(fl, &fa, &fb);
-                luaL_addchar(&buf, ' ');
-                luaL_addlstring(&buf, (const char *)fl + fa, fb - fa);
-            }
-            luaL_pushresult(&buf);
-        } else {
-            lua_pushlstring(L, (const char *)line + a, b - a);
-        }
+        push_value(L, &it, line, a, b);
         /* t key value: a repeated header joins the earlier value with ", " */
         lua_pushvalue(L, -2);
         if (lua_rawget(L, t) == LUA_TSTRING) { /* t key value old */
