@@ -10,6 +10,8 @@
 #      BENCH_DIR    where captures and results go (default build/bench, captures are cached)
 #      BENCH_ONLY   space-separated line names to run (default all: see the measure calls)
 #      BENCH_TIMER  "time" forces repeated /usr/bin/time runs even when hyperfine is installed
+#      BENCH_TSHARK_RUNS  timed runs of tshark on the full capture (default 1: ~40 s a run per GB;
+#                   0 skips that line, the slice line still compares with tshark)
 # Writes the markdown table to stdout and to $BENCH_DIR/results.md.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,15 +79,16 @@ measure() {
         printf '%s\t%s\t-\t-\t-\tfailed (exit %s)\n' "$name" "$file" "$rc" >> "$rows"
         return 0
     fi
+    nruns=${5:-$runs}
     if [ $timer = hyperfine ]; then
-        hyperfine --runs "$runs" --prepare "$prep" --export-json "$dir/hf.json" --style none "$cmd" \
+        hyperfine --runs "$nruns" --prepare "$prep" --export-json "$dir/hf.json" --style none "$cmd" \
             > /dev/null 2>&1 || { printf '%s\t%s\t-\t-\t%s\tfailed (hyperfine)\n' "$name" "$file" "$rss" >> "$rows"; return 0; }
         set -- $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.4f %.4f" % (min(r["times"]), r["mean"]))' "$dir/hf.json")
         best=$1 mean=$2
     else
         best= sum=0
         i=0
-        while [ $i -lt "$runs" ]; do
+        while [ $i -lt "$nruns" ]; do
             sh -c "$prep"
             /usr/bin/time -f '%e' -o "$dir/t.txt" sh -c "$cmd" > /dev/null 2>&1
             t=$(tail -n 1 "$dir/t.txt")
@@ -93,7 +96,7 @@ measure() {
             if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
             i=$((i + 1))
         done
-        mean=$(awk -v a="$sum" -v n="$runs" 'BEGIN { printf "%.4f", a / n }')
+        mean=$(awk -v a="$sum" -v n="$nruns" 'BEGIN { printf "%.4f", a / n }')
     fi
     printf '%s\t%s\t%s\t%s\t%s\tok\n' "$name" "$file" "$best" "$mean" "$rss" >> "$rows"
 }
@@ -122,6 +125,10 @@ floor_small
 measure http_slice    small "$noprep" "'$bin' http --json '$small' > /dev/null"
 if have tshark; then
     measure tshark_slice small "$noprep" "tshark -r '$small' -Y http.request -T fields -e http.request.uri"
+    tshark_runs=${BENCH_TSHARK_RUNS:-1}
+    if [ "$tshark_runs" -gt 0 ]; then
+        measure tshark    big   "$noprep" "tshark -r '$big' -Y http.request -T fields -e http.request.uri" "$tshark_runs"
+    fi
 else
     say "tshark not installed: no HTTP peer line (see bench/README.md to install it)"
 fi
@@ -161,6 +168,7 @@ what() {
     floor_slice) echo "libpcap read floor, slice" ;;
     http_slice) echo "HTTP log (moonshark http --json), slice" ;;
     tshark_slice) echo "peer: tshark -Y http.request -T fields, slice" ;;
+    tshark) echo "peer: tshark -Y http.request -T fields, full capture" ;;
     esac
 }
 host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
@@ -172,7 +180,7 @@ commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) CPUs ($host_cpu), $host_mem RAM, timer: $timer, best of $runs runs, captures in page cache."
     echo
     echo "- full capture: $(basename "$big"): $big_bytes bytes, $big_frames frames"
-    echo "- slice: $(basename "$small"): $small_bytes bytes, $small_frames frames (same generator and seed, smaller --size; tshark is too slow for the full file)"
+    echo "- slice: $(basename "$small"): $small_bytes bytes, $small_frames frames (same generator and seed, smaller --size; tshark runs on it $runs times, on the full file ${BENCH_TSHARK_RUNS:-1} time(s))"
     echo
     echo "| line | what it measures | file | best s | mean s | MB/s | packets/s | × floor | s per GB | peak RSS MB |"
     echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -197,6 +205,7 @@ commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
             'BEGIN { printf "- %s: %.1f× the time of moonshark\n", l, a / b }'
     }
     echo
+    pair tshark http "tshark vs moonshark http on the full capture"
     pair tshark_slice http_slice "tshark vs moonshark http on the slice"
     a=$(awk -F'\t' '$1 == "tshark_slice" && $6 == "ok" {print $3}' "$rows")
     [ -n "$a" ] && [ -n "$floor_big" ] && awk -v a="$a" -v sb="$small_bytes" -v f="$floor_big" \
