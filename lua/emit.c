@@ -54,6 +54,10 @@ static int open_log(lua_State *L, ms_lua *rt, const char *name, int names_idx, c
     lua_pop(L, 1);
     if (!out)
         return luaL_error(L, "moonshark.log %s: %s", name, err.msg);
+    if (ms_output_nfields(out) != n) { /* the sink keeps one column per name */
+        ms_output_close(out);
+        return luaL_error(L, "moonshark.log %s: a field name appears twice", name);
+    }
     ms_lua_log *log = &rt->logs[rt->nlogs];
     snprintf(log->name, sizeof log->name, "%s", name);
     log->out = out;
