@@ -198,8 +198,8 @@ static uint64_t seconds_to_ns(double s)
         return 0;
     if (s > 1.8e10)
         s = 1.8e10;
-    double whole = floor(s);
-    return (uint64_t)whole * 1000000000ull + (uint64_t)llround((s - whole) * 1e6) * 1000ull;
+    uint64_t secs = (uint64_t)s; /* floor, for 0 < s <= 1.8e10, without a libm call */
+    return secs * 1000000000ull + (uint64_t)llround((s - (double)secs) * 1e6) * 1000ull;
 }
 
 /* Sets column f from the non-nil Lua value at stack index v (of Lua type vt), converted to the
