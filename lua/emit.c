@@ -54,6 +54,10 @@ static int open_log(lua_State *L, ms_lua *rt, const char *name, int names_idx, c
     lua_pop(L, 1);
     if (!out)
         return luaL_error(L, "moonshark.log %s: %s", name, err.msg);
+    if (ms_output_nfields(out) != n) { /* the sink keeps one column per name */
+        ms_output_close(out);
+        return luaL_error(L, "moonshark.log %s: a field name appears twice", name);
+    }
     ms_lua_log *log = &rt->logs[rt->nlogs];
     snprintf(log->name, sizeof log->name, "%s", name);
     log->out = out;
@@ -194,16 +198,19 @@ static uint64_t seconds_to_ns(double s)
         return 0;
     if (s > 1.8e10)
         s = 1.8e10;
-    double whole = floor(s);
-    return (uint64_t)whole * 1000000000ull + (uint64_t)llround((s - whole) * 1e6) * 1000ull;
+    uint64_t secs = (uint64_t)s; /* floor, for 0 < s <= 1.8e10, without a libm call */
+    return secs * 1000000000ull + (uint64_t)llround((s - (double)secs) * 1e6) * 1000ull;
 }
 
 /* Sets column f from the non-nil Lua value at stack index v (of Lua type vt), converted to the
  * column's type; a value that does not convert leaves the column unset. Strings are lent to the
- * sink, not copied: the value stays on the stack (or in the record, which no Lua code can
- * change during moonshark.emit) until the record is written. */
-static void put_value(lua_State *L, ms_output *out, int f, ms_field_type type, int v, int vt)
+ * sink, not copied, so each one must stay on the stack until the record is written: the value
+ * itself is at v, and the items of a set are left above it. Returns how many values it left on
+ * the stack. (Holding them in the record is not enough: converting a number to a string may
+ * run a GC step, and a __gc finalizer could change the record.) */
+static int put_value(lua_State *L, ms_output *out, int f, ms_field_type type, int v, int vt)
 {
+    int kept = 0;
     switch (type) {
     case MS_FIELD_STRING:
     case MS_FIELD_ADDR: {
@@ -268,19 +275,19 @@ static void put_value(lua_State *L, ms_output *out, int f, ms_field_type type, i
     case MS_FIELD_SET:
         if (vt == LUA_TTABLE) {
             lua_Integer n = (lua_Integer)lua_rawlen(L, v);
+            bool keep = n <= 100000 && lua_checkstack(L, (int)n); /* else the items are copied */
             for (lua_Integer i = 1; i <= n; i++) {
                 int it = lua_rawgeti(L, v, i);
                 size_t len = 0;
-                if (it == LUA_TSTRING) {
-                    /* lent: the set table keeps the string alive after the pop */
-                    const char *s = lua_tolstring(L, -1, &len);
+                const char *s = it == LUA_TSTRING || it == LUA_TNUMBER ? lua_tolstring(L, -1, &len) : NULL;
+                if (s && keep) {
                     ms_output_set_add_borrowed(out, f, s, len);
-                } else if (it == LUA_TNUMBER) {
-                    /* copied: the string made from the number lives only in this stack slot */
-                    const char *s = lua_tolstring(L, -1, &len);
-                    ms_output_set_add(out, f, s, len);
+                    kept++;
+                } else {
+                    if (s)
+                        ms_output_set_add(out, f, s, len);
+                    lua_pop(L, 1);
                 }
-                lua_pop(L, 1);
             }
         } else if (vt == LUA_TSTRING) {
             size_t len = 0;
@@ -289,6 +296,7 @@ static void put_value(lua_State *L, ms_output *out, int f, ms_field_type type, i
         }
         break;
     }
+    return kept;
 }
 
 /* moonshark.emit(log, record) */
@@ -316,13 +324,15 @@ static int l_emit(lua_State *L)
         return luaL_error(L, "moonshark.emit %s: no stack room for %d values", name, n);
     lua_rawgeti(L, LUA_REGISTRYINDEX, log->names_ref);
     ms_output_begin(out);
-    /* Each column's value is at 4 + f and stays on the stack until the record is written, so the
-     * strings lent to the sink stay alive; returning drops them all. */
+    /* Each column's value (and a set's items) stays on the stack until the record is written,
+     * so the strings lent to the sink stay alive; returning drops them all. */
+    int top = 3;
     for (int f = 0; f < n; f++) {
         lua_rawgeti(L, 3, f + 1);
         int vt = lua_rawget(L, 2);
+        top++;
         if (vt != LUA_TNIL)
-            put_value(L, out, f, fields[f].type, 4 + f, vt);
+            top += put_value(L, out, f, fields[f].type, top, vt);
     }
     if (ms_output_end(out) != 0)
         rt->stats.records_dropped++;
