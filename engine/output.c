@@ -618,8 +618,12 @@ static char *put_number(const ms_output *o, char *d, const ms_field_def *f, cons
         if (o->format == MS_FMT_TABLE)
             return put_utc_time(d, v->v.u);
         return put_seconds(d, v->v.u);
-    case MS_FIELD_INTERVAL:
-        return put_seconds(d, v->v.u);
+    case MS_FIELD_INTERVAL: /* signed nanoseconds (an interval may be negative) */
+        if (v->v.i <= -500) { /* nearer -0.000001 than 0: signed */
+            *d++ = '-';
+            return put_seconds(d, 0 - (uint64_t)v->v.i);
+        }
+        return put_seconds(d, v->v.i < 0 ? 0 : (uint64_t)v->v.i);
     case MS_FIELD_BOOL: {
         const char *s = v->v.b ? (o->format == MS_FMT_JSON ? "true" : "T")
                                : (o->format == MS_FMT_JSON ? "false" : "F");

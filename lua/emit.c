@@ -343,7 +343,7 @@ static int l_emit(lua_State *L)
 
 void ms_lua_emit_open(lua_State *L, ms_lua *rt)
 {
-    (void)rt; /* logs are found by name in rt->logs (find_log); rt->logidx_ref is not used */
+    (void)rt; /* logs are found by name in rt->logs (find_log) */
     lua_getglobal(L, "moonshark");
     lua_pushcfunction(L, l_log);
     lua_setfield(L, -2, "log");

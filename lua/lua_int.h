@@ -118,7 +118,6 @@ struct ms_lua {
     uint8_t udp_ports[65536];
     int nlogs;
     ms_lua_log logs[MS_LUA_MAX_LOGS];
-    int logidx_ref;           /* registry ref: log name → index + 1 */
     int err_mt_ref;           /* metatable of {kind=...} error tables */
     int reader_mt_ref;        /* metatable of readers */
     int bytes_mt_ref;         /* metatable of bytes views */

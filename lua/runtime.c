@@ -560,7 +560,6 @@ ms_lua *ms_lua_new(const ms_lua_opts *opts, ms_err *err)
     rt->budget = rt->opts.instr_budget ? rt->opts.instr_budget : MS_LUA_DEFAULT_BUDGET;
     const char *tb = getenv("MOONSHARK_LUA_TRACEBACK");
     rt->print_traceback = tb && *tb && strcmp(tb, "0") != 0;
-    rt->logidx_ref = LUA_NOREF;
 
     lua_State *L = lua_newstate(limited_alloc, rt);
     if (!L) {

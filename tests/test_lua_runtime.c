@@ -798,7 +798,10 @@ static void test_now_gives_capture_time_and_times_print_to_the_microsecond(void 
     fx_open(&fx);
     fx_load(&fx, "local p = moonshark.protocol{ name = 'tm', udp_ports = {53} }\n"
                  "moonshark.log{ name = 'tm', fields = { {'ts','time'}, {'d','interval'} } }\n"
-                 "function p.on_datagram(conn, dir, b) moonshark.emit('tm', { ts = moonshark.now(), d = 0.25 }) end\n");
+                 "function p.on_datagram(conn, dir, b)\n"
+                 "  moonshark.emit('tm', { ts = moonshark.now(), d = 0.25 })\n"
+                 "  moonshark.emit('tm', { d = -3.5 })\n"
+                 "end\n");
     ms_lua_conn_info info;
     memset(&info, 0, sizeof info);
     info.uid = "CTm";
@@ -810,7 +813,7 @@ static void test_now_gives_capture_time_and_times_print_to_the_microsecond(void 
     ms_lua_datagram(c, C, (const uint8_t *)"x", 1, 1258577884844956000ull);
     ms_lua_conn_close(c, "idle");
     const char *out = fx_finish(&fx);
-    assert_string_equal(out, "{\"ts\":1258577884.844956,\"d\":0.250000}\n");
+    assert_string_equal(out, "{\"ts\":1258577884.844956,\"d\":0.250000}\n{\"d\":-3.500000}\n");
     fx_free(&fx);
 }
 
