@@ -17,7 +17,9 @@ static const char conn_usage[] =
     "without a SYN, the first packet's sender. Bytes count the stream (delivered + missed in gaps).\n"
     "Lines come out when connections leave the table: --gap-timeout (default 30 s of capture time)\n"
     "after FIN both ways or RST (late packets such as the last ACK are counted), after\n"
-    "--idle-timeout (default 300 s) without packets, or at the end of the input.\n"
+    "--idle-timeout (default 300 s) without packets, or at the end of the input. A new SYN on a\n"
+    "closed connection's ports starts a new connection, and so does new data without a SYN 5 s or\n"
+    "more after the close (retransmissions and stragglers of the close stay with the old one).\n"
     "\n"
     "Options: --json | --tsv | --table, -f EXPR (BPF filter), --max-conns N, --max-pages N,\n"
     "--stats (assembler counters on stderr), -q, -h.\n";
