@@ -642,16 +642,23 @@ static int finish(lua_State *L, int status, lua_KContext ctx)
     return run_request(L, c, h);
 }
 
-static int start(lua_State *L, int req, uint64_t arg)
+/* Sets h's pending request and runs it. The stack keeps `keep` slots across a yield: the reader
+ * at index 1 (finish() finds it there) and, for r:headers with a wanted set, the set at 3. */
+static int begin(lua_State *L, ms_lua_conn *c, ms_lua_half *h, int req, uint64_t arg, int keep)
 {
-    ms_lua_conn *c;
-    ms_lua_half *h = check_reader(L, &c);
-    lua_settop(L, 1); /* finish() finds the reader at index 1 */
+    lua_settop(L, keep);
     h->req = req;
     h->arg = arg;
     h->scan = 0;
     h->partial_len = 0;
     return run_request(L, c, h);
+}
+
+static int start(lua_State *L, int req, uint64_t arg)
+{
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    return begin(L, c, h, req, arg, 1);
 }
 
 static uint64_t opt_size(lua_State *L, int idx, uint64_t dflt, uint64_t max, const char *what)
@@ -670,8 +677,9 @@ static int r_line(lua_State *L)
 {
     uint64_t max = opt_size(L, 2, DEFAULT_LINE_MAX, MAX_READ, "r:line");
     ms_lua_conn *c;
-    check_reader(L, &c)->line_time = lua_toboolean(L, 3);
-    return start(L, MS_REQ_LINE, max);
+    ms_lua_half *h = check_reader(L, &c);
+    h->line_time = lua_toboolean(L, 3);
+    return begin(L, c, h, MS_REQ_LINE, max, 1);
 }
 
 static int r_headers(lua_State *L)
@@ -681,16 +689,9 @@ static int r_headers(lua_State *L)
         return start(L, MS_REQ_HEADERS, max);
     if (lua_type(L, 3) != LUA_TTABLE && !luaL_testudata(L, 3, HSET_MT))
         return luaL_typeerror(L, 3, "table or header set");
-    /* keep the wanted set at index 3 across a yield (start() keeps only the reader) */
     ms_lua_conn *c;
     ms_lua_half *h = check_reader(L, &c);
-    lua_settop(L, 3);
-    lua_pushnil(L);
-    lua_replace(L, 2);
-    h->req = MS_REQ_HEADERS;
-    h->arg = max;
-    h->scan = 0;
-    return run_request(L, c, h);
+    return begin(L, c, h, MS_REQ_HEADERS, max, 3);
 }
 
 static int r_read(lua_State *L)
