@@ -262,6 +262,15 @@ static void op_open(lua_State *L, ms_lua_conn *c, const ms_lua_conn_info *info)
 
 static void resumed(lua_State *L, ms_lua_conn *c, int dir, int rc, int nres);
 
+/* lua_resume of half h's coroutine from L with the budget armed; returns its status. */
+static int resume_half(lua_State *L, ms_lua_conn *c, ms_lua_half *h, int nargs, int *nres)
+{
+    ms_lua_enter(c->rt, h->co);
+    int rc = lua_resume(h->co, L, nargs, nres);
+    ms_lua_leave(c->rt);
+    return rc;
+}
+
 /* Resumes (or starts) the coroutine of half dir; handles its end or failure. */
 static void resume(lua_State *L, ms_lua_conn *c, int dir)
 {
@@ -283,11 +292,8 @@ static void resume(lua_State *L, ms_lua_conn *c, int dir)
         nargs = 1;
         h->state = MS_HALF_WAIT;
     }
-    lua_State *co = h->co;
     int nres = 0;
-    ms_lua_enter(c->rt, co);
-    int rc = lua_resume(co, L, nargs, &nres);
-    ms_lua_leave(c->rt);
+    int rc = resume_half(L, c, h, nargs, &nres);
     resumed(L, c, dir, rc, nres);
 }
 
@@ -580,9 +586,7 @@ static void quick_resume(ms_lua_conn *c, int dir)
 {
     ms_lua_half *h = &c->half[dir];
     int nres = 0;
-    ms_lua_enter(c->rt, h->co);
-    int rc = lua_resume(h->co, c->rt->L, 0, &nres);
-    ms_lua_leave(c->rt);
+    int rc = resume_half(c->rt->L, c, h, 0, &nres);
     if (rc == LUA_YIELD) {
         lua_pop(h->co, nres);
         return;
