@@ -12,6 +12,7 @@
 #include "decode.h"
 #include "output.h"
 #include "packet.h"
+#include "tcp.h"
 
 #define MS_CLI_MAX_INPUTS 256
 #define MS_CLI_MAX_SCRIPTS 32
@@ -72,6 +73,12 @@ int ms_cmd_streams(int argc, char **argv);
 int ms_cmd_conn(int argc, char **argv);
 int ms_cmd_http(int argc, char **argv);
 int ms_cmd_script(int argc, char **argv); /* moonshark -s FILE.lua ... */
+
+/* Shared by the commands: decode counters (cmd_stats.c; layers --stats too), assembler
+ * counters and assembler options from the CLI (cmd_streams.c; conn too). */
+void ms_cmd_print_decode_stats(FILE *f, const ms_decode_stats *s, bool json);
+void ms_cmd_print_tcp_stats(FILE *f, const ms_tcp_stats *s);
+void ms_cmd_tcp_opts(const ms_cli_opts *o, ms_tcp_opts *t);
 
 int ms_cli_main(int argc, char **argv);
 

@@ -136,8 +136,7 @@ static void on_packet(void *ud, ms_packet *pkt)
 static void on_tick(void *ud, uint64_t now)
 {
     conn_run *r = ud;
-    uint64_t gap = r->opts->gap_timeout_ns, idle = r->opts->idle_timeout_ns;
-    ms_tcp_flush(r->a, now > gap ? now - gap : 0, now > idle ? now - idle : 0);
+    ms_tcp_flush(r->a, ms_ns_before(now, r->opts->gap_timeout_ns), ms_ns_before(now, r->opts->idle_timeout_ns));
 }
 
 static void on_input_end(void *ud, const char *name)
@@ -146,9 +145,6 @@ static void on_input_end(void *ud, const char *name)
     ms_tcp_flush_all(r->a);
 }
 
-/* In cmd_streams.c. */
-void ms_cmd_print_tcp_stats(FILE *f, const ms_tcp_stats *s);
-void ms_cmd_tcp_opts(const ms_cli_opts *o, ms_tcp_opts *t);
 
 int ms_cmd_conn(int argc, char **argv)
 {

@@ -40,9 +40,6 @@ static void on_input_end(void *ud, const char *name)
         fprintf(r->out, "#file\t%s\n", name);
 }
 
-/* Shared with cmd_stats.c through a tiny prototype there. */
-void ms_cmd_print_decode_stats(FILE *f, const ms_decode_stats *s, bool json);
-
 int ms_cmd_layers(int argc, char **argv)
 {
     ms_cli_opts opts;

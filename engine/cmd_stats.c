@@ -17,8 +17,6 @@ static const char stats_usage[] =
 
 static const char *const error_names[] = { "none", "truncated", "malformed", "too_deep" };
 
-void ms_cmd_print_decode_stats(FILE *f, const ms_decode_stats *s, bool json);
-
 /* Key of a layer type in the output: tshark's name, except where two types share one. */
 static const char *layer_key(int t)
 {

@@ -35,4 +35,10 @@ int ms_fail(ms_err *err, int code, const char *fmt, ...)
 #define MS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MS_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* The capture time span_ns before now_ns (0 when now is earlier): the cut-off of a timeout. */
+static inline uint64_t ms_ns_before(uint64_t now_ns, uint64_t span_ns)
+{
+    return now_ns > span_ns ? now_ns - span_ns : 0;
+}
+
 #endif

@@ -311,10 +311,8 @@ void ms_dispatch_packet(ms_dispatch *d, ms_packet *pkt)
 
 void ms_dispatch_tick(ms_dispatch *d, uint64_t now_ns)
 {
-    uint64_t gap_before = now_ns > d->opts.gap_timeout_ns ? now_ns - d->opts.gap_timeout_ns : 0;
-    uint64_t idle_before = now_ns > d->opts.idle_timeout_ns ? now_ns - d->opts.idle_timeout_ns : 0;
-    ms_tcp_flush(d->tcp, gap_before, idle_before);
-    uint64_t udp_before = now_ns > d->opts.udp_idle_timeout_ns ? now_ns - d->opts.udp_idle_timeout_ns : 0;
+    ms_tcp_flush(d->tcp, ms_ns_before(now_ns, d->opts.gap_timeout_ns), ms_ns_before(now_ns, d->opts.idle_timeout_ns));
+    uint64_t udp_before = ms_ns_before(now_ns, d->opts.udp_idle_timeout_ns);
     while (d->udp_oldest && d->udp_oldest->last_ts < udp_before) {
         d->stats.udp_flows_idle++;
         udp_close(d, d->udp_oldest, "idle");
