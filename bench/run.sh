@@ -12,6 +12,8 @@
 #      BENCH_TIMER  "time" forces repeated /usr/bin/time runs even when hyperfine is installed
 #      BENCH_TSHARK_RUNS  timed runs of tshark on the full capture (default 1: ~40 s a run per GB;
 #                   0 skips that line, the slice line still compares with tshark)
+#      BENCH_GOPATH GOPATH holding github.com/google/gopacket for the gopacket peer
+#                   (default /usr/share/gocode, where Debian's golang-github-google-gopacket-dev puts it)
 # Writes the markdown table to stdout and to $BENCH_DIR/results.md.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,9 +63,29 @@ frames_of() { "$floor" "$1" | sed -n 's/.*frames=\([0-9]*\).*/\1/p'; }
 big_bytes=$(bytes_of "$big"); big_frames=$(frames_of "$big")
 small_bytes=$(bytes_of "$small"); small_frames=$(frames_of "$small")
 
+# ---- the gopacket peer (bench/peers/gopacket_http, built once into $dir) ---------------------
+gopath=${BENCH_GOPATH:-/usr/share/gocode}
+gp_main=$top/bench/peers/gopacket_http/main.go
+gp=$dir/gopacket_http
+gopacket_peer() { # 0 when $gp is built and current; builds it when go and gopacket are there
+    [ -x "$gp" ] && [ ! "$gp_main" -nt "$gp" ] && return 0
+    if ! have go || [ ! -d "$gopath/src/github.com/google/gopacket/tcpassembly" ]; then
+        say "go or gopacket not installed (apt-get install golang-go golang-github-google-gopacket-dev): no gopacket peer lines"
+        return 1
+    fi
+    say "building $gp"
+    mkdir -p "$dir/gocache"
+    if GOCACHE=$dir/gocache GO111MODULE=off GOPATH=$gopath GOFLAGS= go build -o "$gp.tmp" "$gp_main" >&2; then
+        mv "$gp.tmp" "$gp"
+    else
+        rm -f "$gp.tmp"; say "building the gopacket peer failed: no gopacket peer lines"; return 1
+    fi
+}
+
 # ---- measuring --------------------------------------------------------------------------
-# measure NAME FILE PREPARE COMMAND: one untimed run (checks the exit status, gives peak RSS and
-# warms up), then $runs timed runs; appends "NAME FILE best_s mean_s rss_kb status" to $rows.
+# measure NAME FILE PREPARE COMMAND [RUNS [KEEP]]: one untimed run (checks the exit status, gives
+# peak RSS and warms up; its stdout goes to the file KEEP when given, else to /dev/null), then
+# RUNS (default $runs) timed runs; appends "NAME FILE best_s mean_s rss_kb status" to $rows.
 rows=$dir/rows.tsv; : > "$rows"
 wanted() { [ -z "$only" ] && return 0; for w in $only; do [ "$w" = "$1" ] && return 0; done; return 1; }
 measure() {
@@ -71,7 +93,7 @@ measure() {
     wanted "$name" || return 0
     say "$name: $cmd"
     sh -c "$prep"
-    /usr/bin/time -f '%M' -o "$dir/rss.txt" sh -c "$cmd" > /dev/null 2> "$dir/err.txt"
+    /usr/bin/time -f '%M' -o "$dir/rss.txt" sh -c "$cmd" > "${6:-/dev/null}" 2> "$dir/err.txt"
     rc=$?
     rss=$(tail -n 1 "$dir/rss.txt" | tr -dc '0-9')
     if [ $rc -ne 0 ]; then
@@ -114,6 +136,9 @@ measure layers        big   "$noprep" "'$bin' layers '$big' > /dev/null"
 measure conn          big   "$noprep" "'$bin' conn '$big' > /dev/null"
 floor_big
 measure http          big   "$noprep" "'$bin' http --json '$big' > /dev/null"
+if { wanted gopacket || wanted gopacket_slice; } && gopacket_peer; then have_gp=1; else have_gp=; fi
+# the untimed run's log is kept: the report counts its requests against the manifest
+[ -n "$have_gp" ] && measure gopacket big "$noprep" "'$gp' '$big'" "$runs" "$dir/gopacket.out"
 measure streams       big   "$clean"  "'$bin' streams '$big' -o '$out' > /dev/null"
 if have tcpflow; then
     measure tcpflow   big   "$clean"  "tcpflow -r '$big' -o '$out'"
@@ -123,6 +148,7 @@ fi
 floor_big
 floor_small
 measure http_slice    small "$noprep" "'$bin' http --json '$small' > /dev/null"
+[ -n "$have_gp" ] && measure gopacket_slice small "$noprep" "'$gp' '$small'" "$runs" "$dir/gopacket_slice.out"
 if have tshark; then
     measure tshark_slice small "$noprep" "tshark -r '$small' -Y http.request -T fields -e http.request.uri"
     tshark_runs=${BENCH_TSHARK_RUNS:-1}
@@ -169,6 +195,8 @@ what() {
     http_slice) echo "HTTP log (moonshark http --json), slice" ;;
     tshark_slice) echo "peer: tshark -Y http.request -T fields, slice" ;;
     tshark) echo "peer: tshark -Y http.request -T fields, full capture" ;;
+    gopacket) echo "peer: gopacket httpassembly-style request log (Go net/http, client side only)" ;;
+    gopacket_slice) echo "peer: gopacket httpassembly-style request log, slice" ;;
     esac
 }
 host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
@@ -215,6 +243,23 @@ commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
     [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v sb="$small_bytes" -v bb="$big_bytes" \
         'BEGIN { printf "- moonshark http per MB, slice vs full capture: %.2f vs %.2f s per GB\n", b / sb * 1e9, a / bb * 1e9 }'
     pair tcpflow streams "tcpflow vs moonshark streams on the full capture"
+    pair gopacket http "gopacket vs moonshark http on the full capture"
+    pair gopacket_slice http_slice "gopacket vs moonshark http on the slice"
+    # speed as a fraction of each libpcap floor on the full capture (floor s / gopacket s)
+    a=$(awk -F'\t' '$1 == "gopacket" && $6 == "ok" {print $3}' "$rows")
+    f4=$(awk -F'\t' '$1 == "floor_4k" && $6 == "ok" {print $3}' "$rows")
+    [ -n "$a" ] && [ -n "$floor_big$f4" ] && awk -v a="$a" -v f="$floor_big" -v f4="$f4" 'BEGIN {
+        s = ""
+        if (f != "") s = sprintf("%.3f of the floor", f / a)
+        if (f4 != "") s = s (s != "" ? ", " : "") sprintf("%.3f of floor_4k", f4 / a)
+        printf "- gopacket http logger speed: %s (floor s / gopacket s, full capture)\n", s }'
+    gp_count() { # gp_count LINE LOG MANIFEST LABEL: requests logged by the untimed run vs the manifest
+        awk -F'\t' -v n="$1" '$1 == n && $6 == "ok" {found = 1} END {exit !found}' "$rows" || return 0
+        [ -f "$2" ] && [ -f "$3" ] || return 0
+        echo "- gopacket requests logged on the $4: $(wc -l < "$2" | tr -d ' ') of $(($(wc -l < "$3") - 1)) in the manifest ($(basename "$3"))"
+    }
+    gp_count gopacket "$dir/gopacket.out" "$dir/gen-$size-seed$seed.tsv" "full capture"
+    gp_count gopacket_slice "$dir/gopacket_slice.out" "$dir/gen-$slice-seed$seed.tsv" slice
     echo
     echo "MB/s = capture file bytes / 10^6 / best seconds; packets/s = frames / best seconds;"
     echo "s per GB = best seconds per 10^9 capture bytes (compares lines on different files);"
