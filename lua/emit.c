@@ -68,7 +68,10 @@ static int open_log(lua_State *L, ms_lua *rt, const char *name, int names_idx, c
     return rt->nlogs - 1;
 }
 
-/* moonshark.log{ name = "x", fields = { {"ts","time"}, {"uid","string"}, ... } } */
+static int l_write(lua_State *L);
+
+/* moonshark.log{ name = "x", fields = { {"ts","time"}, {"uid","string"}, ... } } returns the log's
+ * writer: a function taking one value per column, in column order (see l_write). */
 static int l_log(lua_State *L)
 {
     ms_lua *rt = ms_lua_of(L);
@@ -124,10 +127,12 @@ static int l_log(lua_State *L)
         }
         if (!same)
             return luaL_error(L, "moonshark.log: log '%s' is already declared with other fields", name);
-        return 0;
+        lua_pushinteger(L, existing);
+    } else {
+        lua_pushinteger(L, open_log(L, rt, name, names_idx, types, n));
     }
-    open_log(L, rt, name, names_idx, types, n);
-    return 0;
+    lua_pushcclosure(L, l_write, 1);
+    return 1;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -299,6 +304,15 @@ static int put_value(lua_State *L, ms_output *out, int f, ms_field_type type, in
     return kept;
 }
 
+/* The record is over: counts it as written or dropped. */
+static void end_record(ms_lua *rt, ms_output *out)
+{
+    if (ms_output_end(out) != 0)
+        rt->stats.records_dropped++;
+    else
+        rt->stats.records++;
+}
+
 /* moonshark.emit(log, record) */
 static int l_emit(lua_State *L)
 {
@@ -334,10 +348,36 @@ static int l_emit(lua_State *L)
         if (vt != LUA_TNIL)
             top += put_value(L, out, f, fields[f].type, top, vt);
     }
-    if (ms_output_end(out) != 0)
+    end_record(rt, out);
+    return 0;
+}
+
+/* write(v1, ..., vn): the writer moonshark.log returned writes one record whose column i is the
+ * i-th argument (nil leaves it unset). The cheap form of moonshark.emit: no record table to fill
+ * and no lookup by column name, the values are read where the call left them on the stack. */
+static int l_write(lua_State *L)
+{
+    ms_lua *rt = ms_lua_of(L);
+    ms_lua_log *log = &rt->logs[lua_tointeger(L, lua_upvalueindex(1))];
+    if (!log->out) {
         rt->stats.records_dropped++;
-    else
-        rt->stats.records++;
+        return 0;
+    }
+    ms_output *out = log->out;
+    const ms_field_def *fields = ms_output_fields(out);
+    int n = MS_MIN(log->nfields, ms_output_nfields(out));
+    int given = lua_gettop(L);
+    if (given > n)
+        return luaL_error(L, "log %s: %d values for %d columns", log->name, given, n);
+    /* The values stay where they are until the record is written (strings are lent to the
+     * sink); a set's items are pushed above them and stay too. */
+    ms_output_begin(out);
+    for (int f = 0; f < given; f++) {
+        int vt = lua_type(L, f + 1);
+        if (vt != LUA_TNIL)
+            put_value(L, out, f, fields[f].type, f + 1, vt);
+    }
+    end_record(rt, out);
     return 0;
 }
 

@@ -372,6 +372,42 @@ static void push_headers_set(lua_State *L, const uint8_t *block, size_t len)
     lua_remove(L, names);
 }
 
+/* r:header_values: pushes true, then one value per name of the set at stack index 3, in the set's
+ * order (nil for an absent header; a repeated one joined with ", "). Returns the count pushed.
+ * No table is made: a parser that reads a fixed few headers of every message takes them into
+ * locals. */
+static int push_header_values(lua_State *L, const uint8_t *block, size_t len)
+{
+    const hset *set = lua_touserdata(L, 3);
+    if (!lua_checkstack(L, set->n + 4))
+        return luaL_error(L, "r:header_values: no stack room for %d values", set->n);
+    lua_pushboolean(L, 1);
+    int base = lua_gettop(L); /* value k is at base + k */
+    for (int k = 0; k < set->n; k++)
+        lua_pushnil(L);
+    hdr_iter it = { block, len, 0 };
+    const uint8_t *line;
+    size_t llen;
+    while (next_line(&it, &line, &llen)) {
+        size_t n, a, b;
+        if (!split_header(line, llen, &n, &a, &b))
+            continue;
+        int k = hset_find(set, line, n);
+        if (!k)
+            continue;
+        if (lua_type(L, base + k) == LUA_TSTRING) { /* repeated: old ", " new */
+            lua_pushvalue(L, base + k);
+            lua_pushliteral(L, ", ");
+            push_value(L, &it, line, a, b);
+            lua_concat(L, 3);
+        } else {
+            push_value(L, &it, line, a, b);
+        }
+        lua_replace(L, base + k);
+    }
+    return set->n + 1;
+}
+
 /* Pushes the header table for block[0..len) (which ends with the empty line). */
 static void push_headers(lua_State *L, const uint8_t *block, size_t len)
 {
@@ -529,13 +565,17 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             h->scan = end + 1;
             if (end == ls || (end == ls + 1 && p[ls] == '\r')) {
                 if (L) {
-                    if (lua_type(L, 3) == LUA_TUSERDATA)
+                    int nres = 1;
+                    if (h->hdr_values)
+                        nres = push_header_values(L, p, end + 1);
+                    else if (lua_type(L, 3) == LUA_TUSERDATA)
                         push_headers_set(L, p, end + 1);
                     else
                         push_headers(L, p, end + 1);
                     consume(h, end + 1);
                     rt->stats.bytes_parsed += end + 1;
                     h->scan = 0;
+                    return nres;
                 } else {
                     h->scan = ls; /* found: let the real call find it again */
                 }
@@ -685,12 +725,27 @@ static int r_line(lua_State *L)
 static int r_headers(lua_State *L)
 {
     uint64_t max = opt_size(L, 2, DEFAULT_HEADERS_MAX, MAX_READ, "r:headers");
-    if (lua_isnoneornil(L, 3))
+    ms_lua_conn *c;
+    if (lua_isnoneornil(L, 3)) {
+        check_reader(L, &c)->hdr_values = false;
         return start(L, MS_REQ_HEADERS, max);
+    }
     if (lua_type(L, 3) != LUA_TTABLE && !luaL_testudata(L, 3, HSET_MT))
         return luaL_typeerror(L, 3, "table or header set");
+    ms_lua_half *h = check_reader(L, &c);
+    h->hdr_values = false;
+    return begin(L, c, h, MS_REQ_HEADERS, max, 3);
+}
+
+/* r:header_values(max, set): true and then the set's headers as values (push_header_values), or
+ * nil at the end of the stream. */
+static int r_header_values(lua_State *L)
+{
+    uint64_t max = opt_size(L, 2, DEFAULT_HEADERS_MAX, MAX_READ, "r:header_values");
+    luaL_checkudata(L, 3, HSET_MT);
     ms_lua_conn *c;
     ms_lua_half *h = check_reader(L, &c);
+    h->hdr_values = true;
     return begin(L, c, h, MS_REQ_HEADERS, max, 3);
 }
 
@@ -748,7 +803,7 @@ static int r_time(lua_State *L)
 void ms_lua_reader_open(lua_State *L, ms_lua *rt)
 {
     static const luaL_Reg methods[] = {
-        { "line", r_line }, { "headers", r_headers }, { "read", r_read }, { "peek", r_peek },
+        { "line", r_line }, { "headers", r_headers }, { "header_values", r_header_values }, { "read", r_read }, { "peek", r_peek },
         { "skip", r_skip }, { "skip_all", r_skip_all }, { "time", r_time }, { NULL, NULL },
     };
     luaL_newmetatable(L, HSET_MT);
@@ -772,7 +827,7 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
     lua_setfield(L, -2, "__metatable");
     int box_mt = lua_gettop(L);
     luaL_newmetatable(L, READER_MT);
-    lua_createtable(L, 0, 8);
+    lua_createtable(L, 0, 9);
     lua_pushvalue(L, box_mt);
     luaL_setfuncs(L, methods, 1);
     lua_setfield(L, -2, "__index");

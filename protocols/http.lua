@@ -10,7 +10,7 @@ local HEADER_MAX = 65536      -- all header lines of one message (and of a chunk
 local MAX_PENDING = 256       -- transactions waiting for their other half, per connection
 local BIG = 1 << 62           -- a Content-Length or chunk size too large to be real
 
-moonshark.log{ name = "http", fields = {
+local write_http = moonshark.log{ name = "http", fields = {
   {"ts", "time"}, {"uid", "string"},
   {"id.orig_h", "addr"}, {"id.orig_p", "port"}, {"id.resp_h", "addr"}, {"id.resp_p", "port"},
   {"trans_depth", "count"}, {"method", "string"}, {"host", "string"}, {"uri", "string"},
@@ -184,11 +184,13 @@ local PROXY_PREFIX = {}
 for i, name in ipairs(PROXY_HEADERS) do PROXY_PREFIX[i] = name:upper() .. " -> " end
 local NPROXY = #PROXY_HEADERS
 
--- The header names each side reads (header sets: r:headers matches the names in C and makes Lua
--- strings of these headers only, in a plain table).
-local req_names = { "host", "user-agent", "referer", "origin", "authorization", "content-type",
-                    "transfer-encoding", "content-length", "upgrade" }
+-- The header names each side reads, as header sets: r:header_values matches the names in C and
+-- answers the values in this order (nil when absent), so no header table is made per message.
+-- fill_request takes the first 13 request values in this order.
+local req_names = { "host", "user-agent", "referer", "origin", "authorization", "content-type" }
 for _, name in ipairs(PROXY_HEADERS) do req_names[#req_names + 1] = name end
+local NFILL = #req_names
+for _, name in ipairs{ "transfer-encoding", "content-length", "upgrade" } do req_names[#req_names + 1] = name end
 local REQ_HEADERS = moonshark.header_set(req_names)
 local RESP_HEADERS = moonshark.header_set{ "content-type", "transfer-encoding", "content-length" }
 local NO_HEADERS = moonshark.header_set{}
@@ -207,22 +209,27 @@ local function state(conn)
   return st
 end
 
--- A transaction. The constructor names the fields nearly every transaction gets, so the table is
--- made with room for them at once (nil fields take no slot but size the table) instead of growing
--- four times as the request and response fill it in; the rarer ones (referrer, origin, username,
--- proxied, orig_mime, info_code/msg, tags) grow it when they come.
+-- A transaction is an array with one slot per field (the constants below). Made by one
+-- constructor with all its slots (nil ones too), it never grows, and every later read or write is
+-- an array access: named fields would make each first assignment insert a new key into a hash
+-- table, which in this Lua costs more than the rest of the assignment many times over.
+local DEPTH <const>, TS <const>, METHOD <const>, URI <const>, REQ_VERSION <const> = 1, 2, 3, 4, 5
+local HOST <const>, USER_AGENT <const>, REFERRER <const>, ORIGIN <const> = 6, 7, 8, 9
+local USERNAME <const>, PROXIED <const>, ORIG_MIME <const>, REQ_LEN <const> = 10, 11, 12, 13
+local REQ_DONE <const>, RESP_TS <const>, VERSION <const>, STATUS_CODE <const> = 14, 15, 16, 17
+local STATUS_MSG <const>, INFO_CODE <const>, INFO_MSG <const>, RESP_MIME <const> = 18, 19, 20, 21
+local RESP_LEN <const>, RESP_DONE <const>, TAGS <const> = 22, 23, 24
+
 local function new_tx(k)
-  return { depth = k, ts = nil, method = nil, uri = nil, req_version = nil, host = nil,
-           user_agent = nil, request_body_len = nil, req_done = nil, resp_ts = nil, version = nil,
-           status_code = nil, status_msg = nil, resp_mime = nil, response_body_len = nil,
-           resp_done = nil }
+  return { k, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+           nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil }
 end
 
 local function tx_at(st, k)
   if k < st.head then return new_tx(k) end  -- already emitted: a throwaway
   local tx = st.tx[k]
   if not tx then
-    tx = new_tx(k)  -- tx.tags is made by the first tag
+    tx = new_tx(k)  -- tx[TAGS] is made by the first tag
     st.tx[k] = tx
   end
   return tx
@@ -230,23 +237,22 @@ end
 
 local function tag(tx, name)
   if not tx then return end
-  local tags = tx.tags
-  if not tags then tags = {}; tx.tags = tags end
+  local tags = tx[TAGS]
+  if not tags then tags = {}; tx[TAGS] = tags end
   if not tags[name] then
     tags[name] = true
     tags[#tags + 1] = name
   end
 end
 
--- One record table (and one table per one-item set) for every emit: moonshark.emit copies the
--- values out at once, and every field is assigned on each use.
-local REC, ORIG_MIME, RESP_MIME = {}, {}, {}
+-- One table per one-item set, refilled for every record: the writer copies the values out at once.
+local ORIG_MIME_SET, RESP_MIME_SET = {}, {}
 
 local function emit(conn, st, tx)
   local id = conn.id
   local oh, op, rh, rp = id.orig_h, id.orig_p, id.resp_h, id.resp_p
   if st.swapped then oh, op, rh, rp = rh, rp, oh, op end
-  local tags = tx.tags
+  local tags = tx[TAGS]
   if st.socks then
     local t = {}
     if tags then for i = 1, #tags do t[i] = tags[i] end end
@@ -255,29 +261,21 @@ local function emit(conn, st, tx)
   elseif tags and not tags[1] then
     tags = nil
   end
-  local rec = REC
-  rec.ts = tx.ts or tx.resp_ts
-  rec.uid = conn.uid
-  rec["id.orig_h"], rec["id.orig_p"], rec["id.resp_h"], rec["id.resp_p"] = oh, op, rh, rp
-  rec.trans_depth, rec.method, rec.host, rec.uri = tx.depth, tx.method, tx.host, tx.uri
-  rec.referrer, rec.version, rec.user_agent, rec.origin = tx.referrer, tx.version, tx.user_agent, tx.origin
-  rec.request_body_len = tx.request_body_len or 0
-  rec.response_body_len = tx.response_body_len or 0
-  rec.status_code, rec.status_msg = tx.status_code, tx.status_msg
-  rec.info_code, rec.info_msg = tx.info_code, tx.info_msg
-  rec.tags, rec.username, rec.proxied = tags, tx.username, tx.proxied
-  local om, rm = tx.orig_mime, tx.resp_mime
-  ORIG_MIME[1], RESP_MIME[1] = om, rm
-  rec.orig_mime_types = om and ORIG_MIME or nil
-  rec.resp_mime_types = rm and RESP_MIME or nil
-  moonshark.emit("http", rec)
+  local om, rm = tx[ORIG_MIME], tx[RESP_MIME]
+  ORIG_MIME_SET[1], RESP_MIME_SET[1] = om, rm
+  -- one value per column, in the order of the log's fields above
+  write_http(tx[TS] or tx[RESP_TS], conn.uid, oh, op, rh, rp,
+             tx[DEPTH], tx[METHOD], tx[HOST], tx[URI], tx[REFERRER], tx[VERSION], tx[USER_AGENT], tx[ORIGIN],
+             tx[REQ_LEN] or 0, tx[RESP_LEN] or 0,
+             tx[STATUS_CODE], tx[STATUS_MSG], tx[INFO_CODE], tx[INFO_MSG],
+             tags, tx[USERNAME], tx[PROXIED], om and ORIG_MIME_SET or nil, rm and RESP_MIME_SET or nil)
 end
 
 -- Emits, in request order, every transaction whose request and response are both finished.
 local function emit_ready(conn, st)
   while true do
     local tx = st.tx[st.head]
-    if not tx or not (tx.req_done and tx.resp_done) then break end
+    if not tx or not (tx[REQ_DONE] and tx[RESP_DONE]) then break end
     emit(conn, st, tx)
     st.tx[st.head] = nil
     st.head = st.head + 1
@@ -331,7 +329,7 @@ local function skip_chunked(r)
     else
       local size = #hex <= 15 and tonumber(hex, 16) or BIG  -- past 2^60: the rest of the stream
       if size == 0 then
-        if not r:headers(HEADER_MAX, NO_HEADERS) then return total, true end
+        if not r:header_values(HEADER_MAX, NO_HEADERS) then return total, true end
         return total, false
       end
       local got = r:skip(size) or 0
@@ -345,22 +343,24 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- Requests
 
-local function fill_request_headers(tx, h)
-  tx.host = h["host"]
-  tx.user_agent = h["user-agent"]
-  tx.referrer = h["referer"]
-  tx.origin = h["origin"]
-  local auth = h["authorization"]
-  if auth then tx.username = basic_username(auth) end
+-- "NAME -> value" for each proxy header present (at least one is).
+local function proxied_list(...)
+  local list = {}
   for i = 1, NPROXY do
-    local v = h[PROXY_HEADERS[i]]
-    if v then
-      local proxied = tx.proxied
-      if not proxied then proxied = {}; tx.proxied = proxied end
-      proxied[#proxied + 1] = PROXY_PREFIX[i] .. v
-    end
+    local v = select(i, ...)
+    if v then list[#list + 1] = PROXY_PREFIX[i] .. v end
   end
-  tx.orig_mime = mime_type(h["content-type"])
+  return list
+end
+
+-- The request fields that come from headers: the first NFILL values of REQ_HEADERS.
+local function fill_request(tx, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7)
+  tx[HOST], tx[USER_AGENT], tx[REFERRER], tx[ORIGIN] = host, ua, referer, origin
+  if auth then tx[USERNAME] = basic_username(auth) end
+  if p1 or p2 or p3 or p4 or p5 or p6 or p7 then
+    tx[PROXIED] = proxied_list(p1, p2, p3, p4, p5, p6, p7)
+  end
+  tx[ORIG_MIME] = mime_type(ctype)
 end
 
 -- Without a SYN the engine guesses the client from the first packet; when the guessed client
@@ -389,31 +389,32 @@ end
 local function read_request(r, conn, st, method, uri, version, ts)
   st.nreq = st.nreq + 1
   local tx = tx_at(st, st.nreq)
-  tx.ts, tx.method, tx.uri, tx.req_version = ts, method, uri, version
+  tx[TS], tx[METHOD], tx[URI], tx[REQ_VERSION] = ts, method, uri, version
   st.cur_req = tx
   if version == nil then
     -- HTTP/0.9: no headers, no body, one request per connection.
-    tx.req_version = "0.9"
-    tx.req_done = true
+    tx[REQ_VERSION] = "0.9"
+    tx[REQ_DONE] = true
     emit_ready(conn, st)
     return "stop"
   end
-  local h = r:headers(HEADER_MAX, REQ_HEADERS)
-  if not h then tx.req_done = true; return "eof" end
-  fill_request_headers(tx, h)
+  local ok, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7, te, clen, upgrade =
+    r:header_values(HEADER_MAX, REQ_HEADERS)
+  if not ok then tx[REQ_DONE] = true; return "eof" end
+  fill_request(tx, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7)
   local n, ended, problem = 0, false, nil
-  if is_chunked(h["transfer-encoding"]) then
+  if is_chunked(te) then
     n, ended, problem = skip_chunked(r)
   else
-    local len = parse_length(h["content-length"])
+    local len = parse_length(clen)
     if len then n, ended = skip_body(r, len) end
   end
-  tx.request_body_len = n
+  tx[REQ_LEN] = n
   if problem then tag(tx, problem) end
-  tx.req_done = true
+  tx[REQ_DONE] = true
   emit_ready(conn, st)
   if ended then return problem and "resync" or "eof" end
-  if (UPPER[method] or upper_method(method)) == "CONNECT" or h["upgrade"] then
+  if (UPPER[method] or upper_method(method)) == "CONNECT" or upgrade then
     if client_tunnels(r, st) then return "stop" end
   end
   return nil
@@ -428,9 +429,9 @@ local function cut_request(conn, st, partial, ts)
   if rest ~= sub("HTTP/1.1", 1, #rest) and rest ~= sub("HTTP/1.0", 1, #rest) then return end
   st.nreq = st.nreq + 1
   local tx = tx_at(st, st.nreq)
-  tx.ts, tx.method, tx.uri = ts, method, uri
+  tx[TS], tx[METHOD], tx[URI] = ts, method, uri
   tag(tx, "gap")
-  tx.req_done = true
+  tx[REQ_DONE] = true
   emit_ready(conn, st)
 end
 
@@ -464,7 +465,7 @@ local function run_requests(r, conn, st, resyncing, first_line, first_ts)
           if type(res) ~= "table" then error(res, 0) end
           local tx = st.cur_req
           tag(tx, res.kind == "gap" and "gap" or "header_limit")
-          if tx then tx.req_done = true end
+          if tx then tx[REQ_DONE] = true end
           emit_ready(conn, st)
           if res.kind == "limit" then r:skip(HEADER_MAX) end
           resyncing = true
@@ -488,7 +489,7 @@ end
 
 local function no_body(tx, code)
   if code < 200 or code == 204 or code == 304 then return true end
-  local m = tx.method
+  local m = tx[METHOD]
   return m and (UPPER[m] or upper_method(m)) == "HEAD"
 end
 
@@ -496,31 +497,37 @@ end
 -- An orphan (found by resynchronising, with no request waiting: its request was lost) is logged
 -- on its own, without a trans_depth, and does not take the place of a later request's answer.
 local function read_response(r, conn, st, version, code, reason, ts, orphan)
-  local tx = orphan and { tags = { "no_request", no_request = true } } or tx_at(st, st.nresp + 1)
+  local tx
+  if orphan then
+    tx = new_tx(nil)
+    tx[TAGS] = { "no_request", no_request = true }
+  else
+    tx = tx_at(st, st.nresp + 1)
+  end
   st.cur_resp = tx
   if code >= 100 and code < 200 and code ~= 101 then
-    tx.info_code, tx.info_msg = code, reason
-    if not r:headers(HEADER_MAX, NO_HEADERS) then return "eof" end
+    tx[INFO_CODE], tx[INFO_MSG] = code, reason
+    if not r:header_values(HEADER_MAX, NO_HEADERS) then return "eof" end
     return nil
   end
   -- the status line is the answer even when its headers are then cut by a gap (the error
   -- handler logs it with the gap tag)
   if not orphan then st.nresp = st.nresp + 1 end
-  tx.resp_ts = tx.resp_ts or ts
-  tx.version, tx.status_code, tx.status_msg = version, code, reason
-  local h = r:headers(HEADER_MAX, RESP_HEADERS)
-  if not h then
-    tx.resp_done = true
+  tx[RESP_TS] = tx[RESP_TS] or ts
+  tx[VERSION], tx[STATUS_CODE], tx[STATUS_MSG] = version, code, reason
+  local ok, ctype, te, clen = r:header_values(HEADER_MAX, RESP_HEADERS)
+  if not ok then
+    tx[RESP_DONE] = true
     if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
     return "eof"
   end
-  tx.resp_mime = mime_type(h["content-type"])
-  local method = tx.method
+  tx[RESP_MIME] = mime_type(ctype)
+  local method = tx[METHOD]
   if method then method = UPPER[method] or upper_method(method) end
   if (method == "CONNECT" and code >= 200 and code < 300) or code == 101 then
     tag(tx, code == 101 and "upgrade" or "tunnel")
-    tx.response_body_len = 0
-    tx.resp_done = true
+    tx[RESP_LEN] = 0
+    tx[RESP_DONE] = true
     if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
     -- what the server sends next is tunnel bytes, unless it is HTTP again (plain HTTP through a
     -- CONNECT tunnel)
@@ -530,10 +537,10 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
   end
   local n, ended, problem = 0, false, nil
   if not no_body(tx, code) then
-    if is_chunked(h["transfer-encoding"]) then
+    if is_chunked(te) then
       n, ended, problem = skip_chunked(r)
     else
-      local len = parse_length(h["content-length"])
+      local len = parse_length(clen)
       if len then
         n, ended = skip_body(r, len)
       else
@@ -541,9 +548,9 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
       end
     end
   end
-  tx.response_body_len = n
+  tx[RESP_LEN] = n
   if problem then tag(tx, problem) end
-  tx.resp_done = true
+  tx[RESP_DONE] = true
   if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
   if ended then return problem and "resync" or "eof" end
   return nil
@@ -557,12 +564,12 @@ local function skip_lost_answers(st, ts)
   local k = st.nresp + 1
   for i = st.nresp + 2, st.nreq do
     local tx = st.tx[i]
-    if tx and tx.ts and ts and tx.ts <= ts then k = i end
+    if tx and tx[TS] and ts and tx[TS] <= ts then k = i end
   end
   for i = st.nresp + 1, k - 1 do
     local tx = tx_at(st, i)
     tag(tx, "gap")
-    tx.resp_done = true
+    tx[RESP_DONE] = true
   end
   st.nresp = k - 1
 end
@@ -584,13 +591,13 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
       end
       if ok then
         local next_tx = head and st.tx[st.nresp + 1]
-        if not resyncing and next_tx and next_tx.req_version == "0.9" and head ~= "HTTP/" then
+        if not resyncing and next_tx and next_tx[REQ_VERSION] == "0.9" and head ~= "HTTP/" then
           ts = r:time()
           -- HTTP/0.9 answer: everything up to the close is the body.
           st.nresp = st.nresp + 1
-          next_tx.resp_ts, next_tx.version, next_tx.status_code = ts, "0.9", 0  -- Zeek's reading
-          next_tx.response_body_len = r:skip_all() or 0
-          next_tx.resp_done = true
+          next_tx[RESP_TS], next_tx[VERSION], next_tx[STATUS_CODE] = ts, "0.9", 0  -- Zeek's reading
+          next_tx[RESP_LEN] = r:skip_all() or 0
+          next_tx[RESP_DONE] = true
           emit_ready(conn, st)
           return "eof"
         end
@@ -623,9 +630,9 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
           local tx = st.cur_resp
           tag(tx, res.kind == "gap" and "gap" or "header_limit")
           if res.kind == "gap" then lost = true end
-          if tx and tx.status_code then
-            tx.resp_done = true
-            if not tx.depth then emit(conn, st, tx) end  -- an orphan is not queued
+          if tx and tx[STATUS_CODE] then
+            tx[RESP_DONE] = true
+            if not tx[DEPTH] then emit(conn, st, tx) end  -- an orphan is not queued
           end
           emit_ready(conn, st)
           if res.kind == "limit" then r:skip(HEADER_MAX) end
@@ -692,9 +699,12 @@ function p.on_datagram(conn, dir, b)
   end
   local st = state(conn)
   st.nreq = st.nreq + 1
-  local tx = { depth = st.nreq, tags = { "udp" }, method = method, uri = uri,
-               ts = moonshark.now and moonshark.now() or conn.start_time }
-  fill_request_headers(tx, h)
+  local tx = new_tx(st.nreq)
+  tx[TAGS], tx[METHOD], tx[URI] = { "udp" }, method, uri
+  tx[TS] = moonshark.now and moonshark.now() or conn.start_time
+  local vals = {}
+  for i = 1, NFILL do vals[i] = h[req_names[i]] end
+  fill_request(tx, table.unpack(vals, 1, NFILL))
   emit(conn, st, tx)
   st.head = st.nreq + 1
 end

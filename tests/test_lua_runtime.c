@@ -843,6 +843,64 @@ static void test_header_set_gives_a_plain_table_of_its_names_only(void **state)
     fx_free(&fx);
 }
 
+static void test_header_values_answers_the_set_in_its_order(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'hv', tcp_ports = {9} }\n"
+                 "local SET = moonshark.header_set{ 'x-a', 'missing', 'host', 'content-length' }\n"
+                 "local EMPTY = moonshark.header_set{}\n"
+                 "function p.client(r)\n"
+                 "  local n = select('#', r:header_values(1000, SET))\n"
+                 "  local ok, xa, missing, host, cl = r:header_values(1000, SET)\n"
+                 "  local ok2, extra = r:header_values(1000, EMPTY)\n"
+                 "  local at_end = r:header_values(1000, SET)\n"
+                 "  moonshark.emit('hv', { n = n, ok = tostring(ok), xa = xa, missing = tostring(missing),\n"
+                 "    host = host, cl = cl, ok2 = tostring(ok2), extra = tostring(extra), at_end = tostring(at_end) })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CHv", 9, NULL);
+    /* four blocks: the first only counts the answers; then the values of the second in the set's
+     * order (names without case, a repeated header joined with ", ", a folded one with a space);
+     * an empty set answers just true; the stream then ends before a fourth block */
+    feed(c, C, "A: b\r\n\r\n"
+               "HOST: a.example\r\nUser-Agent: t/1\r\n  folded-ua\r\nX-A: 1\r\nx-a: 2\r\n"
+               "Content-Length:  7 \r\n   more\r\n\r\n"
+               "Host: ignored\r\n\r\n", 1);
+    ms_lua_conn_close(c, "fin");
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"at_end\":\"nil\",\"cl\":\"7 more\",\"extra\":\"nil\",\"host\":\"a.example\","
+                             "\"missing\":\"nil\",\"n\":5,\"ok\":\"true\",\"ok2\":\"true\",\"xa\":\"1, 2\"}\n");
+    fx_free(&fx);
+}
+
+static void test_log_writer_takes_one_value_per_column_in_order(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    fx_load(&fx, "local write = moonshark.log{ name = 'x', fields = { {'ts','time'}, {'uid','string'},\n"
+                 "  {'n','count'}, {'tags','set'}, {'ok','bool'}, {'d','double'} } }\n"
+                 "local again = moonshark.log{ name = 'x', fields = { {'ts','time'}, {'uid','string'},\n"
+                 "  {'n','count'}, {'tags','set'}, {'ok','bool'}, {'d','double'} } }\n"
+                 "local p = moonshark.protocol{ name = 'x', tcp_ports = {9} }\n"
+                 "function p.on_data(conn, dir, b)\n"
+                 "  write(1700000000.25, conn.uid, 7, {'a','b'}, true)\n"
+                 "  again(nil, nil, nil, nil, false, 0.5)\n"
+                 "  local ok, err = pcall(write, 1, 2, 3, 4, 5, 6, 7)\n"
+                 "  moonshark.emit('why', { ok = ok, err = err })\n"
+                 "end\n");
+    ms_lua_conn *c = open_conn(&fx, "CLog", 9, NULL);
+    ms_lua_conn_data(c, C, (const uint8_t *)"x", 1, 0);
+    ms_lua_conn_close(c, "fin");
+    assert_int_equal(ms_lua_get_stats(fx.rt)->records, 3);
+    const char *out = fx_finish(&fx);
+    assert_string_equal(out, "{\"ts\":1700000000.250000,\"uid\":\"CLog\",\"n\":7,\"tags\":[\"a\",\"b\"],\"ok\":true}\n"
+                             "{\"ok\":false,\"d\":0.500000}\n"
+                             "{\"err\":\"log x: 7 values for 6 columns\",\"ok\":false}\n");
+    fx_free(&fx);
+}
+
 static void test_header_set_rejects_names_it_could_never_match(void **state)
 {
     (void)state;
@@ -932,6 +990,8 @@ int main(void)
         cmocka_unit_test(test_gap_raises_gap_error_in_pending_read),
         cmocka_unit_test(test_header_set_gives_a_plain_table_of_its_names_only),
         cmocka_unit_test(test_header_set_rejects_names_it_could_never_match),
+        cmocka_unit_test(test_header_values_answers_the_set_in_its_order),
+        cmocka_unit_test(test_log_writer_takes_one_value_per_column_in_order),
         cmocka_unit_test(test_line_with_time_returns_its_first_byte_time),
         cmocka_unit_test(test_gap_error_carries_the_start_of_a_cut_line),
         cmocka_unit_test(test_uncaught_gap_stops_the_parser_and_is_reported),
