@@ -443,22 +443,8 @@ static void op_gap(lua_State *L, ms_lua_conn *c, int dir, uint64_t n)
     }
     if (h->state != MS_HALF_WAIT)
         return;
-    if (h->req == MS_REQ_SKIP) {
-        uint64_t absorbed = MS_MIN(n, h->skip_left);
-        h->skip_left -= absorbed;
-        h->skip_done += absorbed;
-        n -= absorbed;
-        h->gap_pending += n;
-        if (h->skip_left > 0)
-            return;
-    } else if (h->req == MS_REQ_SKIP_ALL) {
-        h->skip_done += n;
-        return;
-    } else {
-        h->gap_pending += n;
-    }
-    h->scan = 0;
-    resume(L, c, dir);
+    if (ms_lua_reader_gap(h, n))
+        resume(L, c, dir);
 }
 
 static void op_close(lua_State *L, ms_lua_conn *c, const char *reason)

@@ -35,6 +35,7 @@ enum {
     MS_REQ_SKIP,      /* skip_left bytes still to drop */
     MS_REQ_SKIP_ALL,
     MS_REQ_HEADERS,   /* arg = max bytes */
+    MS_REQ_CHUNKED,   /* arg = max size line, arg2 = max trailer block; chunk_* below */
 };
 
 #define MS_LUA_PARTIAL_MAX 256 /* bytes of a gap-cut line a gap error carries (err.partial) */
@@ -57,6 +58,11 @@ typedef struct ms_lua_half {
     ms_lua_conn *owner;     /* the connection this half belongs to */
     int req;                /* MS_REQ_* pending */
     uint64_t arg;           /* request argument (max or n) */
+    uint64_t arg2;          /* CHUNKED: max bytes of the trailer block */
+    uint8_t chunk_state;    /* CHUNKED: where in the body (reader.c's CH_*) */
+    uint8_t chunk_end;      /* CHUNKED, once CH_DONE: reader.c's CHUNK_* outcome */
+    bool chunk_big;         /* CHUNKED: the chunk being skipped declared a size past 2^60 */
+    uint64_t chunk_total;   /* CHUNKED: decoded body bytes so far */
     uint64_t skip_left;     /* MS_REQ_SKIP: bytes still to drop */
     uint64_t skip_done;     /* bytes dropped so far by the current skip */
     size_t scan;            /* LINE: bytes of the unconsumed front already searched;
@@ -170,6 +176,10 @@ void ms_lua_reader_push(lua_State *L, ms_lua_conn *c, int dir);
 /* Whether the pending request of h completes with the bytes at hand, end or gap (>= 0) or must
  * wait for more bytes (-1). Skips are carried out here, in C, without entering Lua. */
 int ms_lua_reader_try(ms_lua_conn *c, ms_lua_half *h);
+/* n bytes of half h were lost while its reader waits: a skip (or the data of a chunked body) takes
+ * them as skipped; the rest is kept for the pending read to raise. True when the reader must be
+ * resumed to see it. */
+bool ms_lua_reader_gap(ms_lua_half *h, uint64_t n);
 /* Capture time of the next unread byte. */
 uint64_t ms_lua_half_time(const ms_lua_half *h);
 

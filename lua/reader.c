@@ -444,6 +444,24 @@ static void push_headers(lua_State *L, const uint8_t *block, size_t len)
 
 /* ---- requests -------------------------------------------------------------------------- */
 
+/* Looks for the empty line that ends a header block in p[0..upto); *scan is where the first line
+ * not yet seen complete starts (kept across calls, so no byte is searched twice). Returns the
+ * offset just past the empty line, or 0 when it is not there yet. */
+static size_t block_end(const uint8_t *p, size_t upto, size_t *scan)
+{
+    while (*scan < upto) {
+        const uint8_t *nl = memchr(p + *scan, '\n', upto - *scan);
+        if (!nl)
+            return 0;
+        size_t end = (size_t)(nl - p);
+        size_t ls = *scan;
+        *scan = end + 1;
+        if (end == ls || (end == ls + 1 && p[ls] == '\r'))
+            return end + 1;
+    }
+    return 0;
+}
+
 /* Tries to complete the pending request of h. With L non-NULL, pushes the results (returns their
  * count, or raises the gap/limit error); with L NULL only answers whether it would complete
  * (returns 0 or more) or must wait for bytes (-1). Either way bookkeeping (scan offsets, skips)
@@ -472,6 +490,157 @@ static int line_not_complete(lua_State *L, ms_lua *rt, ms_lua_conn *c, ms_lua_ha
     return -1;
 }
 
+/* Lost bytes reached the pending request: with L, raises the gap error (try_request's contract:
+ * without L, answers that the request would fail). */
+static int raise_gap(lua_State *L, ms_lua *rt, ms_lua_half *h)
+{
+    if (!L)
+        return 0;
+    uint64_t n = h->gap_pending;
+    bool cut_line = h->req == MS_REQ_LINE && h->partial_len > 0;
+    h->gap_pending = 0;
+    h->req = MS_REQ_NONE;
+    ms_lua_push_error(L, rt, "gap", n, 0);
+    if (cut_line) {
+        /* the start of the line the gap cut (its bytes were dropped with the gap) */
+        lua_pushlstring(L, (const char *)h->partial, h->partial_len);
+        lua_setfield(L, -2, "partial");
+        lua_pushnumber(L, (lua_Number)h->partial_ts / 1e9);
+        lua_setfield(L, -2, "partial_ts");
+        h->partial_len = 0;
+    }
+    return lua_error(L);
+}
+
+/* ---- r:skip_chunked: a chunked body (RFC 9112 7.1) carried out in C --------------------- */
+
+enum { CH_SIZE, CH_DATA, CH_TRAILER, CH_DONE };               /* chunk_state */
+enum { CHUNK_COMPLETE, CHUNK_ENDED, CHUNK_BAD }; /* chunk_end */
+
+#define CHUNK_BIG ((uint64_t)1 << 62) /* a size of more than 15 hex digits: the rest of the stream */
+
+/* Reads a chunk-size line: blanks, hex digits, then anything (extensions). Sets *size and returns
+ * true, or returns false when the line holds no size. */
+static bool chunk_size_of(const uint8_t *s, size_t n, uint64_t *size)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    size_t first = i;
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        uint8_t ch = s[i];
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (d < 0)
+            break;
+        if (i - first < 15)
+            v = v << 4 | (uint64_t)d;
+    }
+    if (i == first)
+        return false;
+    *size = i - first <= 15 ? v : CHUNK_BIG;
+    return true;
+}
+
+static void chunk_done(ms_lua_half *h, int outcome)
+{
+    h->chunk_state = CH_DONE;
+    h->chunk_end = (uint8_t)outcome;
+}
+
+/* Advances a pending r:skip_chunked over the bytes at hand (try_request's contract). Lines and the
+ * trailer block are searched in C, data is dropped in C; Lua sees only the outcome: the decoded
+ * length, whether the stream ended first, and "bad_chunk" when the framing broke. A size line or
+ * a trailer past its limit raises "limit", lost bytes outside chunk data raise "gap" (as r:line
+ * and r:headers would); lost chunk data is counted as skipped, like r:skip. */
+static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
+{
+    ms_lua *rt = c->rt;
+    for (;;) {
+        size_t have = avail(h);
+        const uint8_t *p = have ? front(h) : NULL;
+        switch (h->chunk_state) {
+        case CH_SIZE: {
+            size_t lim = h->arg + 2 < h->arg ? SIZE_MAX : (size_t)MS_MIN(h->arg + 2, (uint64_t)SIZE_MAX);
+            size_t upto = MS_MIN(have, lim);
+            const uint8_t *nl = upto > h->scan ? memchr(p + h->scan, '\n', upto - h->scan) : NULL;
+            if (!nl) {
+                h->scan = upto;
+                if (have < lim && h->ended) {
+                    drop_tail(c, h);
+                    chunk_done(h, CHUNK_ENDED);
+                    break;
+                }
+                return line_not_complete(L, rt, c, h, have, lim);
+            }
+            size_t end = (size_t)(nl - p);
+            size_t le = end > 0 && p[end - 1] == '\r' ? end - 1 : end;
+            uint64_t size = 0;
+            bool has_size = chunk_size_of(p, le, &size);
+            consume(h, end + 1);
+            rt->stats.bytes_parsed += end + 1;
+            h->scan = 0;
+            if (!has_size) {
+                if (le > 0)
+                    chunk_done(h, CHUNK_BAD);
+                break; /* an empty line (the CRLF after chunk data) is passed over */
+            }
+            if (size == 0) {
+                h->chunk_state = CH_TRAILER;
+            } else {
+                h->chunk_state = CH_DATA;
+                h->skip_left = size;
+                h->chunk_big = size == CHUNK_BIG;
+            }
+            break;
+        }
+        case CH_DATA: {
+            size_t take = (size_t)MS_MIN((uint64_t)have, h->skip_left);
+            consume(h, take);
+            h->skip_left -= take;
+            h->chunk_total += take;
+            rt->stats.bytes_skipped += take;
+            if (h->skip_left == 0)
+                h->chunk_state = CH_SIZE; /* its CRLF comes as an empty line */
+            else if (h->ended)
+                chunk_done(h, h->chunk_big ? CHUNK_BAD : CHUNK_ENDED);
+            else
+                return -1;
+            break;
+        }
+        case CH_TRAILER: {
+            size_t lim = (size_t)MS_MIN(h->arg2, (uint64_t)SIZE_MAX);
+            size_t len = block_end(p, MS_MIN(have, lim), &h->scan);
+            if (!len) {
+                if (have < lim && h->ended) {
+                    drop_tail(c, h);
+                    chunk_done(h, CHUNK_ENDED);
+                    break;
+                }
+                return line_not_complete(L, rt, c, h, have, lim);
+            }
+            consume(h, len);
+            rt->stats.bytes_parsed += len;
+            h->scan = 0;
+            chunk_done(h, CHUNK_COMPLETE);
+            break;
+        }
+        default: /* CH_DONE */
+            if (L) {
+                lua_pushinteger(L, (lua_Integer)h->chunk_total);
+                lua_pushboolean(L, h->chunk_end != CHUNK_COMPLETE);
+                if (h->chunk_end == CHUNK_BAD) {
+                    lua_pushliteral(L, "bad_chunk");
+                    return 3;
+                }
+                return 2;
+            }
+            return 1;
+        }
+    }
+}
+
 static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
 {
     ms_lua *rt = c->rt;
@@ -498,25 +667,8 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             lua_pushinteger(L, (lua_Integer)h->skip_done);
         return 1;
     }
-    if (h->gap_pending) {
-        if (L) {
-            uint64_t n = h->gap_pending;
-            bool cut_line = h->req == MS_REQ_LINE && h->partial_len > 0;
-            h->gap_pending = 0;
-            h->req = MS_REQ_NONE;
-            ms_lua_push_error(L, rt, "gap", n, 0);
-            if (cut_line) {
-                /* the start of the line the gap cut (its bytes were dropped with the gap) */
-                lua_pushlstring(L, (const char *)h->partial, h->partial_len);
-                lua_setfield(L, -2, "partial");
-                lua_pushnumber(L, (lua_Number)h->partial_ts / 1e9);
-                lua_setfield(L, -2, "partial_ts");
-                h->partial_len = 0;
-            }
-            return lua_error(L);
-        }
-        return 0;
-    }
+    if (h->gap_pending && !(h->req == MS_REQ_CHUNKED && h->chunk_state == CH_DONE))
+        return raise_gap(L, rt, h);
     size_t have = avail(h);
     const uint8_t *p = have ? front(h) : NULL;
     switch (h->req) {
@@ -554,36 +706,28 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     }
     case MS_REQ_HEADERS: {
         size_t lim = (size_t)MS_MIN(h->arg, (uint64_t)SIZE_MAX);
-        size_t upto = MS_MIN(have, lim);
-        /* h->scan: start of the first line not yet seen complete */
-        while (h->scan < upto) {
-            const uint8_t *nl = memchr(p + h->scan, '\n', upto - h->scan);
-            if (!nl)
-                break;
-            size_t end = (size_t)(nl - p);
-            size_t ls = h->scan;
-            h->scan = end + 1;
-            if (end == ls || (end == ls + 1 && p[ls] == '\r')) {
-                if (L) {
-                    int nres = 1;
-                    if (h->hdr_values)
-                        nres = push_header_values(L, p, end + 1);
-                    else if (lua_type(L, 3) == LUA_TUSERDATA)
-                        push_headers_set(L, p, end + 1);
-                    else
-                        push_headers(L, p, end + 1);
-                    consume(h, end + 1);
-                    rt->stats.bytes_parsed += end + 1;
-                    h->scan = 0;
-                    return nres;
-                } else {
-                    h->scan = ls; /* found: let the real call find it again */
-                }
-                return 1;
-            }
+        size_t ls = h->scan;
+        size_t len = block_end(p, MS_MIN(have, lim), &h->scan);
+        if (!len)
+            return line_not_complete(L, rt, c, h, have, lim);
+        if (!L) {
+            h->scan = ls; /* found: let the real call find it again */
+            return 1;
         }
-        return line_not_complete(L, rt, c, h, have, lim);
+        int nres = 1;
+        if (h->hdr_values)
+            nres = push_header_values(L, p, len);
+        else if (lua_type(L, 3) == LUA_TUSERDATA)
+            push_headers_set(L, p, len);
+        else
+            push_headers(L, p, len);
+        consume(h, len);
+        rt->stats.bytes_parsed += len;
+        h->scan = 0;
+        return nres;
     }
+    case MS_REQ_CHUNKED:
+        return try_chunked(L, c, h);
     case MS_REQ_READ:
         if (have >= h->arg) {
             if (L) {
@@ -780,6 +924,20 @@ static int r_skip(lua_State *L)
     return run_request(L, c, h);
 }
 
+/* r:skip_chunked(line_max, trailer_max): decoded length, ended, and "bad_chunk" (see try_chunked). */
+static int r_skip_chunked(lua_State *L)
+{
+    uint64_t line_max = opt_size(L, 2, DEFAULT_LINE_MAX, MAX_READ, "r:skip_chunked");
+    uint64_t trailer_max = opt_size(L, 3, DEFAULT_HEADERS_MAX, MAX_READ, "r:skip_chunked");
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    h->arg2 = trailer_max;
+    h->chunk_state = CH_SIZE;
+    h->chunk_total = 0;
+    h->chunk_big = false;
+    return begin(L, c, h, MS_REQ_CHUNKED, line_max, 1);
+}
+
 static int r_skip_all(lua_State *L)
 {
     ms_lua_conn *c;
@@ -804,7 +962,7 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
 {
     static const luaL_Reg methods[] = {
         { "line", r_line }, { "headers", r_headers }, { "header_values", r_header_values }, { "read", r_read }, { "peek", r_peek },
-        { "skip", r_skip }, { "skip_all", r_skip_all }, { "time", r_time }, { NULL, NULL },
+        { "skip", r_skip }, { "skip_chunked", r_skip_chunked }, { "skip_all", r_skip_all }, { "time", r_time }, { NULL, NULL },
     };
     luaL_newmetatable(L, HSET_MT);
     lua_pushliteral(L, "locked");
@@ -827,7 +985,7 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
     lua_setfield(L, -2, "__metatable");
     int box_mt = lua_gettop(L);
     luaL_newmetatable(L, READER_MT);
-    lua_createtable(L, 0, 9);
+    lua_createtable(L, 0, 10);
     lua_pushvalue(L, box_mt);
     luaL_setfuncs(L, methods, 1);
     lua_setfield(L, -2, "__index");
@@ -858,6 +1016,32 @@ void ms_lua_reader_push(lua_State *L, ms_lua_conn *c, int dir)
     h->owner = c;
     if (h->co)
         *(ms_lua_half **)lua_getextraspace(h->co) = h; /* cleared by conn.c's drop_half */
+}
+
+bool ms_lua_reader_gap(ms_lua_half *h, uint64_t n)
+{
+    bool skipping = h->req == MS_REQ_SKIP || (h->req == MS_REQ_CHUNKED && h->chunk_state == CH_DATA);
+    if (h->req == MS_REQ_SKIP_ALL) {
+        h->skip_done += n;
+        return false;
+    }
+    if (skipping) {
+        uint64_t absorbed = MS_MIN(n, h->skip_left);
+        h->skip_left -= absorbed;
+        n -= absorbed;
+        if (h->req == MS_REQ_SKIP) {
+            h->skip_done += absorbed;
+        } else {
+            h->chunk_total += absorbed;
+            if (h->skip_left == 0)
+                h->chunk_state = CH_SIZE; /* the rest of the gap is in the size line */
+        }
+    }
+    h->gap_pending += n;
+    if (skipping && h->skip_left > 0)
+        return false;
+    h->scan = 0;
+    return true;
 }
 
 int ms_lua_reader_try(ms_lua_conn *c, ms_lua_half *h)

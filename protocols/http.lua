@@ -315,29 +315,12 @@ local function skip_body(r, n)
   return got, got < n
 end
 
--- A chunked body: chunk-size [; extensions] CRLF data CRLF ... 0 CRLF trailers CRLF.
--- Returns decoded length and whether the stream ended (or the framing broke) first.
+-- A chunked body: chunk-size [; extensions] CRLF data CRLF ... 0 CRLF trailers CRLF. The reader
+-- walks it in C (sizes, data, trailers; an extra empty line between chunks is tolerated).
+-- Returns decoded length, whether the stream ended (or the framing broke) first, and "bad_chunk"
+-- when a size line held no size.
 local function skip_chunked(r)
-  local total = 0
-  while true do
-    local line = r:line(LINE_MAX)
-    if not line then return total, true end
-    local hex = line:match("^[ \t]*(%x+)")
-    if not hex then
-      if line ~= "" then return total, true, "bad_chunk" end
-      -- tolerate an extra empty line between chunks
-    else
-      local size = #hex <= 15 and tonumber(hex, 16) or BIG  -- past 2^60: the rest of the stream
-      if size == 0 then
-        if not r:header_values(HEADER_MAX, NO_HEADERS) then return total, true end
-        return total, false
-      end
-      local got = r:skip(size) or 0
-      total = total + got
-      if got < size then return total, true, size == BIG and "bad_chunk" or nil end
-      -- the CRLF after the data is read as the next (empty) line and skipped above
-    end
-  end
+  return r:skip_chunked(LINE_MAX, HEADER_MAX)
 end
 
 -- ---------------------------------------------------------------------------------------------

@@ -606,6 +606,81 @@ static void test_gap_inside_skip_is_absorbed(void **state)
     fx_free(&fx);
 }
 
+/* The script of the r:skip_chunked tests: one chunked body (its outcome, or the kind of the error
+ * it raised), then the next line. */
+static const char SKIP_CHUNKED_SCRIPT[] =
+    "local p = moonshark.protocol{ name = 'ch', tcp_ports = {9} }\n"
+    "function p.client(r)\n"
+    "  local ok, n, ended, bad = pcall(r.skip_chunked, r, 20, 40)\n"
+    "  if not ok then n, ended = n.kind, nil end\n"
+    "  moonshark.emit('ch', { n = n, ended = tostring(ended), bad = tostring(bad), after = tostring(r:line(100)) })\n"
+    "end\n";
+
+static void test_skip_chunked_walks_sizes_data_and_trailers_at_every_piece_size(void **state)
+{
+    (void)state;
+    /* an extension, an extra empty line between chunks, upper-case hex, a trailer header, bare LF */
+    const char *body = "3;ext=1\r\nabc\r\n\r\n1A\r\n0123456789abcdef0123456789\n0\r\nTrailer: x\r\n\r\nafter\n";
+    for (size_t step = 1; step <= strlen(body); step++) {
+        fixture fx;
+        fx_open(&fx);
+        fx_load(&fx, SKIP_CHUNKED_SCRIPT);
+        ms_lua_conn *c = open_conn(&fx, "CCh", 9, NULL);
+        feed(c, C, body, step);
+        ms_lua_conn_close(c, "fin");
+        assert_int_equal(ms_lua_get_stats(fx.rt)->bytes_skipped, 29);
+        const char *out = fx_finish(&fx);
+        assert_string_equal(out, "{\"after\":\"after\",\"bad\":\"nil\",\"ended\":\"false\",\"n\":29}\n");
+        fx_free(&fx);
+    }
+}
+
+static void test_skip_chunked_reports_bad_sizes_gaps_limits_and_ends(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *before;
+        uint64_t gap;      /* lost after `before` */
+        const char *after; /* then these, then the end */
+        const char *want;
+    } cases[] = {
+        { "4\r\nabcd\r\nzz\r\nrest\n", 0, "",
+          "{\"after\":\"rest\",\"bad\":\"bad_chunk\",\"ended\":\"true\",\"n\":4}\n" },
+        /* lost chunk data counts as skipped */
+        { "5\r\nab", 3, "\r\n0\r\n\r\nrest\n",
+          "{\"after\":\"rest\",\"bad\":\"nil\",\"ended\":\"false\",\"n\":5}\n" },
+        /* lost bytes past the data reach the size line: a gap error */
+        { "5\r\nab", 5, "rest\n", "{\"after\":\"rest\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"gap\"}\n" },
+        { "5\r\nabcde\r\n", 2, "rest\n", "{\"after\":\"rest\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"gap\"}\n" },
+        /* a size line past 20 bytes, a trailer block past 40: the error leaves the bytes unread */
+        { "0000000000000000000000001\r\n", 0, "", "{\"after\":\"0000000000000000000000001\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"limit\"}\n" },
+        { "0\r\nX: 0123456789012345678901234567890123456789\r\n\r\n", 0, "",
+          "{\"after\":\"X: 0123456789012345678901234567890123456789\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"limit\"}\n" },
+        /* the stream ends inside data, inside a size line, inside the trailers */
+        { "5\r\nab", 0, "", "{\"after\":\"nil\",\"bad\":\"nil\",\"ended\":\"true\",\"n\":2}\n" },
+        { "2\r\nab\r\n1", 0, "", "{\"after\":\"nil\",\"bad\":\"nil\",\"ended\":\"true\",\"n\":2}\n" },
+        { "0\r\nX: 1\r\n", 0, "", "{\"after\":\"nil\",\"bad\":\"nil\",\"ended\":\"true\",\"n\":0}\n" },
+        /* more than 15 hex digits: the rest of the stream, then bad_chunk */
+        { "1000000000000000\r\n", 0, "xyz\n",
+          "{\"after\":\"nil\",\"bad\":\"bad_chunk\",\"ended\":\"true\",\"n\":4}\n" },
+    };
+    for (size_t i = 0; i < MS_ARRAY_LEN(cases); i++) {
+        fixture fx;
+        fx_open(&fx);
+        fx_load(&fx, SKIP_CHUNKED_SCRIPT);
+        ms_lua_conn *c = open_conn(&fx, "CCh", 9, NULL);
+        feed(c, C, cases[i].before, 1);
+        if (cases[i].gap)
+            ms_lua_conn_gap(c, C, cases[i].gap);
+        feed(c, C, cases[i].after, 1);
+        ms_lua_conn_close(c, "fin");
+        const char *out = fx_finish(&fx);
+        print_message("case %zu\n", i);
+        assert_string_equal(out, cases[i].want);
+        fx_free(&fx);
+    }
+}
+
 static void test_line_limit_raises_limit_error(void **state)
 {
     (void)state;
@@ -996,6 +1071,8 @@ int main(void)
         cmocka_unit_test(test_gap_error_carries_the_start_of_a_cut_line),
         cmocka_unit_test(test_uncaught_gap_stops_the_parser_and_is_reported),
         cmocka_unit_test(test_gap_inside_skip_is_absorbed),
+        cmocka_unit_test(test_skip_chunked_walks_sizes_data_and_trailers_at_every_piece_size),
+        cmocka_unit_test(test_skip_chunked_reports_bad_sizes_gaps_limits_and_ends),
         cmocka_unit_test(test_line_limit_raises_limit_error),
         cmocka_unit_test(test_random_bytes_and_cuts_never_break_the_reader),
         cmocka_unit_test(test_bytes_view_reads_and_bounds),
