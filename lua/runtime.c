@@ -540,6 +540,7 @@ static int init_state(lua_State *L)
     ms_lua_bytes_open(L, rt);
     ms_lua_reader_open(L, rt);
     ms_lua_emit_open(L, rt);
+    ms_lua_text_open(L);
     return 0;
 }
 

@@ -242,6 +242,34 @@ static void test_pipelined_requests_pair_responses_in_order(void **state)
     check_records(steps, false, want, N(want));
 }
 
+/* Request and status lines in shapes the quick forms (split at spaces + memo lookups) must hand
+ * to the general grammar, or read exactly as it would. */
+static void test_odd_request_and_status_lines_read_like_the_general_grammar(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /a\t HTTP/1.1\r\n\r\n"),       /* a tab after the target is trimmed */
+        DATA(S, "HTTP/1.1 200  OK \r\nContent-Length: 0\r\n\r\n"),
+        DATA(C, "get\t/b HTTP/1.0 \r\n\r\n"),       /* lower-case method, tab, blank at the end */
+        DATA(S, "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n"),
+        DATA(C, "GET /c d HTTP/1.1\r\n\r\n"),        /* a space inside the target */
+        DATA(S, "http/1.1 204 \tNo Content\r\n\r\n"),
+        DATA(C, "M-SEARCH  /e  http/1.1\r\n\r\n"),  /* repeated spaces, lower-case version */
+        DATA(S, "HTTP/1.1 2000 Bad\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"GET\"", "\"uri\":\"/a\"", "\"version\":\"1.1\"", "\"status_code\":200",
+            "\"status_msg\":\"OK\"", NULL }, { NULL } },
+        { { "\"method\":\"get\"", "\"uri\":\"/b\"", "\"status_code\":404", "\"status_msg\":\"\"", NULL },
+          { NULL } },
+        { { "\"uri\":\"/c d\"", "\"status_code\":204", "\"status_msg\":\"No Content\"", NULL }, { NULL } },
+        { { "\"method\":\"M-SEARCH\"", "\"uri\":\"/e\"", "\"status_code\":201", "\"status_msg\":\"Created\"",
+            NULL }, { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
 static void test_chunked_response_with_extensions_and_trailers(void **state)
 {
     (void)state;
@@ -855,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_get_with_content_length_fills_zeek_fields),
         cmocka_unit_test(test_keepalive_requests_count_trans_depth),
         cmocka_unit_test(test_pipelined_requests_pair_responses_in_order),
+        cmocka_unit_test(test_odd_request_and_status_lines_read_like_the_general_grammar),
         cmocka_unit_test(test_chunked_response_with_extensions_and_trailers),
         cmocka_unit_test(test_chunked_request_body_counts_decoded_length),
         cmocka_unit_test(test_body_delimited_by_close_counts_to_the_end),

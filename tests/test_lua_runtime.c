@@ -976,6 +976,31 @@ static void test_log_writer_takes_one_value_per_column_in_order(void **state)
     fx_free(&fx);
 }
 
+static void test_split_cuts_at_each_separator_up_to_n_pieces(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body, *want;
+    } cases[] = {
+        { "return table.concat({moonshark.split('GET /a b HTTP/1.1', ' ', 3)}, '|')", "GET|/a|b HTTP/1.1" },
+        { "return table.concat({moonshark.split('a  b', ' ', 3)}, '|')", "a||b" },
+        { "return select('#', moonshark.split('no-sep', ' ', 3))", "1" },
+        { "return table.concat({moonshark.split('x,y,', ',', 9)}, '|') .. '!'", "x|y|!" },
+        { "return table.concat({moonshark.split('', ' ', 2)}, '|') .. '!'", "!" },
+        { "return moonshark.split('a b', ' ', 1)", "a b" },
+        { "return moonshark.split('a b', '  ', 2)", "separator must be one byte" },
+        { "return moonshark.split('a b', ' ', 0)", "count must be 1 to 64" },
+    };
+    for (size_t i = 0; i < MS_ARRAY_LEN(cases); i++) {
+        fixture fx;
+        fx_open(&fx);
+        const char *out = run_probe(&fx, cases[i].body);
+        print_message("case %zu: %s", i, out);
+        assert_non_null(strstr(out, cases[i].want));
+        fx_free(&fx);
+    }
+}
+
 static void test_header_set_rejects_names_it_could_never_match(void **state)
 {
     (void)state;
@@ -1065,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_gap_raises_gap_error_in_pending_read),
         cmocka_unit_test(test_header_set_gives_a_plain_table_of_its_names_only),
         cmocka_unit_test(test_header_set_rejects_names_it_could_never_match),
+        cmocka_unit_test(test_split_cuts_at_each_separator_up_to_n_pieces),
         cmocka_unit_test(test_header_values_answers_the_set_in_its_order),
         cmocka_unit_test(test_log_writer_takes_one_value_per_column_in_order),
         cmocka_unit_test(test_line_with_time_returns_its_first_byte_time),
