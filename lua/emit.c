@@ -353,8 +353,10 @@ static int l_emit(lua_State *L)
 }
 
 /* write(v1, ..., vn): the writer moonshark.log returned writes one record whose column i is the
- * i-th argument (nil leaves it unset). The cheap form of moonshark.emit: no record table to fill
- * and no lookup by column name, the values are read where the call left them on the stack. */
+ * i-th argument. nil leaves a column unset, and so does false except in a bool column (so a
+ * parser can keep "no value" as false in tables, where nil would leave a hole). The cheap form of
+ * moonshark.emit: no record table to fill and no lookup by column name, the values are read
+ * where the call left them on the stack. */
 static int l_write(lua_State *L)
 {
     ms_lua *rt = ms_lua_of(L);
@@ -374,8 +376,9 @@ static int l_write(lua_State *L)
     ms_output_begin(out);
     for (int f = 0; f < given; f++) {
         int vt = lua_type(L, f + 1);
-        if (vt != LUA_TNIL)
-            put_value(L, out, f, fields[f].type, f + 1, vt);
+        if (vt == LUA_TNIL || (vt == LUA_TBOOLEAN && fields[f].type != MS_FIELD_BOOL && !lua_toboolean(L, f + 1)))
+            continue;
+        put_value(L, out, f, fields[f].type, f + 1, vt);
     }
     end_record(rt, out);
     return 0;

@@ -866,6 +866,17 @@ static int r_line(lua_State *L)
     return begin(L, c, h, MS_REQ_LINE, max, 1);
 }
 
+/* Whether the value at idx is a header set: its metatable is the methods' upvalue 2 (a pointer
+ * compare; luaL_testudata would look the metatable up by name on every call). */
+static bool is_hset(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx))
+        return false;
+    bool yes = lua_rawequal(L, -1, lua_upvalueindex(2));
+    lua_pop(L, 1);
+    return yes;
+}
+
 static int r_headers(lua_State *L)
 {
     uint64_t max = opt_size(L, 2, DEFAULT_HEADERS_MAX, MAX_READ, "r:headers");
@@ -874,7 +885,7 @@ static int r_headers(lua_State *L)
         check_reader(L, &c)->hdr_values = false;
         return start(L, MS_REQ_HEADERS, max);
     }
-    if (lua_type(L, 3) != LUA_TTABLE && !luaL_testudata(L, 3, HSET_MT))
+    if (lua_type(L, 3) != LUA_TTABLE && !is_hset(L, 3))
         return luaL_typeerror(L, 3, "table or header set");
     ms_lua_half *h = check_reader(L, &c);
     h->hdr_values = false;
@@ -886,7 +897,8 @@ static int r_headers(lua_State *L)
 static int r_header_values(lua_State *L)
 {
     uint64_t max = opt_size(L, 2, DEFAULT_HEADERS_MAX, MAX_READ, "r:header_values");
-    luaL_checkudata(L, 3, HSET_MT);
+    if (!is_hset(L, 3))
+        return luaL_typeerror(L, 3, "header set");
     ms_lua_conn *c;
     ms_lua_half *h = check_reader(L, &c);
     h->hdr_values = true;
@@ -987,7 +999,8 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
     luaL_newmetatable(L, READER_MT);
     lua_createtable(L, 0, 10);
     lua_pushvalue(L, box_mt);
-    luaL_setfuncs(L, methods, 1);
+    luaL_getmetatable(L, HSET_MT);
+    luaL_setfuncs(L, methods, 2); /* upvalues: the box metatable (get_box), the set's (is_hset) */
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");

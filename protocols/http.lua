@@ -236,10 +236,11 @@ local function state(conn)
   return st
 end
 
--- A transaction is an array with one slot per field (the constants below). Made by one
--- constructor with all its slots (nil ones too), it never grows, and every later read or write is
--- an array access: named fields would make each first assignment insert a new key into a hash
--- table, which in this Lua costs more than the rest of the assignment many times over.
+-- A transaction is an array with one slot per field (the constants below), false where a field
+-- has no value yet (the log's writer leaves false columns unset). Made by one constructor with
+-- all its slots, it never grows, and every later read or write is a plain array access: named
+-- fields would make each first assignment insert a new key into a hash table, and a nil slot
+-- sends each write through the interpreter's slow path.
 local DEPTH <const>, TS <const>, METHOD <const>, URI <const>, REQ_VERSION <const> = 1, 2, 3, 4, 5
 local HOST <const>, USER_AGENT <const>, REFERRER <const>, ORIGIN <const> = 6, 7, 8, 9
 local USERNAME <const>, PROXIED <const>, ORIG_MIME <const>, REQ_LEN <const> = 10, 11, 12, 13
@@ -248,8 +249,8 @@ local STATUS_MSG <const>, INFO_CODE <const>, INFO_MSG <const>, RESP_MIME <const>
 local RESP_LEN <const>, RESP_DONE <const>, TAGS <const> = 22, 23, 24
 
 local function new_tx(k)
-  return { k, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
-           nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil }
+  return { k, false, false, false, false, false, false, false, false, false, false, false,
+           false, false, false, false, false, false, false, false, false, false, false, false }
 end
 
 local function tx_at(st, k)

@@ -961,7 +961,7 @@ static void test_log_writer_takes_one_value_per_column_in_order(void **state)
                  "local p = moonshark.protocol{ name = 'x', tcp_ports = {9} }\n"
                  "function p.on_data(conn, dir, b)\n"
                  "  write(1700000000.25, conn.uid, 7, {'a','b'}, true)\n"
-                 "  again(nil, nil, nil, nil, false, 0.5)\n"
+                 "  again(false, false, false, false, false, 0.5)\n"
                  "  local ok, err = pcall(write, 1, 2, 3, 4, 5, 6, 7)\n"
                  "  moonshark.emit('why', { ok = ok, err = err })\n"
                  "end\n");
