@@ -462,10 +462,10 @@ static size_t block_end(const uint8_t *p, size_t upto, size_t *scan)
     return 0;
 }
 
-/* Tries to complete the pending request of h. With L non-NULL, pushes the results (returns their
- * count, or raises the gap/limit error); with L NULL only answers whether it would complete
- * (returns 0 or more) or must wait for bytes (-1). Either way bookkeeping (scan offsets, skips)
- * advances. */
+/* r:skip_chunked's place in the body (chunk_state) and, once done, its outcome (chunk_end). */
+enum { CH_SIZE, CH_DATA, CH_TRAILER, CH_DONE };
+enum { CHUNK_COMPLETE, CHUNK_ENDED, CHUNK_BAD };
+
 /* A line or header block with no end yet (try_request's contract: 1 answered, 0 would fail, -1
  * wait): at its limit it raises "limit"; at the end of the stream the tail is dropped and the read
  * answers nil; otherwise it waits for more bytes. */
@@ -475,7 +475,8 @@ static int line_not_complete(lua_State *L, ms_lua *rt, ms_lua_conn *c, ms_lua_ha
         if (L) {
             h->req = MS_REQ_NONE;
             h->scan = 0;
-            ms_lua_push_error(L, rt, "limit", 0, h->arg);
+            bool trailer = h->req == MS_REQ_CHUNKED && h->chunk_state == CH_TRAILER;
+            ms_lua_push_error(L, rt, "limit", 0, trailer ? h->arg2 : h->arg);
             return lua_error(L);
         }
         return 0;
@@ -514,8 +515,6 @@ static int raise_gap(lua_State *L, ms_lua *rt, ms_lua_half *h)
 
 /* ---- r:skip_chunked: a chunked body (RFC 9112 7.1) carried out in C --------------------- */
 
-enum { CH_SIZE, CH_DATA, CH_TRAILER, CH_DONE };               /* chunk_state */
-enum { CHUNK_COMPLETE, CHUNK_ENDED, CHUNK_BAD }; /* chunk_end */
 
 #define CHUNK_BIG ((uint64_t)1 << 62) /* a size of more than 15 hex digits: the rest of the stream */
 
@@ -641,6 +640,10 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     }
 }
 
+/* Tries to complete the pending request of h. With L non-NULL, pushes the results (returns their
+ * count, or raises the gap/limit error); with L NULL only answers whether it would complete
+ * (returns 0 or more) or must wait for bytes (-1). Either way bookkeeping (scan offsets, skips)
+ * advances. */
 static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
 {
     ms_lua *rt = c->rt;

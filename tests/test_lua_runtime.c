@@ -612,7 +612,7 @@ static const char SKIP_CHUNKED_SCRIPT[] =
     "local p = moonshark.protocol{ name = 'ch', tcp_ports = {9} }\n"
     "function p.client(r)\n"
     "  local ok, n, ended, bad = pcall(r.skip_chunked, r, 20, 40)\n"
-    "  if not ok then n, ended = n.kind, nil end\n"
+    "  if not ok then n, ended = n.kind .. (n.limit or ''), nil end\n"
     "  moonshark.emit('ch', { n = n, ended = tostring(ended), bad = tostring(bad), after = tostring(r:line(100)) })\n"
     "end\n";
 
@@ -653,9 +653,9 @@ static void test_skip_chunked_reports_bad_sizes_gaps_limits_and_ends(void **stat
         { "5\r\nab", 5, "rest\n", "{\"after\":\"rest\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"gap\"}\n" },
         { "5\r\nabcde\r\n", 2, "rest\n", "{\"after\":\"rest\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"gap\"}\n" },
         /* a size line past 20 bytes, a trailer block past 40: the error leaves the bytes unread */
-        { "0000000000000000000000001\r\n", 0, "", "{\"after\":\"0000000000000000000000001\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"limit\"}\n" },
+        { "0000000000000000000000001\r\n", 0, "", "{\"after\":\"0000000000000000000000001\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"limit20\"}\n" },
         { "0\r\nX: 0123456789012345678901234567890123456789\r\n\r\n", 0, "",
-          "{\"after\":\"X: 0123456789012345678901234567890123456789\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"limit\"}\n" },
+          "{\"after\":\"X: 0123456789012345678901234567890123456789\",\"bad\":\"nil\",\"ended\":\"nil\",\"n\":\"limit40\"}\n" },
         /* the stream ends inside data, inside a size line, inside the trailers */
         { "5\r\nab", 0, "", "{\"after\":\"nil\",\"bad\":\"nil\",\"ended\":\"true\",\"n\":2}\n" },
         { "2\r\nab\r\n1", 0, "", "{\"after\":\"nil\",\"bad\":\"nil\",\"ended\":\"true\",\"n\":2}\n" },
