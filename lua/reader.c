@@ -473,9 +473,9 @@ static int line_not_complete(lua_State *L, ms_lua *rt, ms_lua_conn *c, ms_lua_ha
 {
     if (have >= lim) {
         if (L) {
+            bool trailer = h->req == MS_REQ_CHUNKED && h->chunk_state == CH_TRAILER;
             h->req = MS_REQ_NONE;
             h->scan = 0;
-            bool trailer = h->req == MS_REQ_CHUNKED && h->chunk_state == CH_TRAILER;
             ms_lua_push_error(L, rt, "limit", 0, trailer ? h->arg2 : h->arg);
             return lua_error(L);
         }
