@@ -56,6 +56,37 @@ static const char *error_text(lua_State *L, int idx)
     return lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
 }
 
+/* Keeps a reader coroutine that has just returned normally (its stack emptied) for the next
+ * half, instead of leaving it to the collector: a new thread costs its state, a stack and call
+ * info, and its stack grows again under the parser's first calls. A returned coroutine starts
+ * afresh when a function is pushed on it (lua_resetthread would also shrink its stack). One that
+ * failed or is suspended is never reused. Returns false when the pool is full. */
+static bool pool_thread(ms_lua *rt, lua_State *co, int ref)
+{
+    if (rt->co_pooled >= MS_LUA_CO_POOL || lua_status(co) != LUA_OK || lua_gettop(co) != 0)
+        return false;
+    rt->co_pool[rt->co_pooled] = co;
+    rt->co_pool_ref[rt->co_pooled] = ref;
+    rt->co_pooled++;
+    return true;
+}
+
+/* A thread for a new reader half: a pooled one, or a new one. Either way it starts with L's hook,
+ * as lua_newthread gives it. */
+static lua_State *new_thread(lua_State *L, ms_lua *rt, int *ref)
+{
+    if (rt->co_pooled == 0) {
+        lua_State *co = lua_newthread(L);
+        *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        return co;
+    }
+    rt->co_pooled--;
+    lua_State *co = rt->co_pool[rt->co_pooled];
+    *ref = rt->co_pool_ref[rt->co_pooled];
+    lua_sethook(co, lua_gethook(L), lua_gethookmask(L), lua_gethookcount(L));
+    return co;
+}
+
 static void drop_half(ms_lua_conn *c, ms_lua_half *h)
 {
     if (h->rbox) {
@@ -66,12 +97,12 @@ static void drop_half(ms_lua_conn *c, ms_lua_half *h)
         luaL_unref(c->rt->L, LUA_REGISTRYINDEX, h->reader_ref);
         h->reader_ref = LUA_NOREF;
     }
+    if (h->co)
+        *(ms_lua_half **)lua_getextraspace(h->co) = NULL; /* the methods' quick check fails from now */
     if (h->co_ref != LUA_NOREF && h->co_ref != LUA_REFNIL) {
         luaL_unref(c->rt->L, LUA_REGISTRYINDEX, h->co_ref);
         h->co_ref = LUA_NOREF;
     }
-    if (h->co)
-        *(ms_lua_half **)lua_getextraspace(h->co) = NULL; /* the methods' quick check fails from now */
     h->co = NULL;
     h->reader_ptr = NULL;
     h->state = MS_HALF_DONE;
@@ -277,8 +308,7 @@ static void resume(lua_State *L, ms_lua_conn *c, int dir)
     ms_lua_half *h = &c->half[dir];
     int nargs = 0;
     if (h->state == MS_HALF_IDLE) {
-        lua_State *co = lua_newthread(L);
-        h->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        lua_State *co = new_thread(L, c->rt, &h->co_ref);
         h->co = co;
         if (!push_handler(L, c, dir == MS_LUA_CLIENT ? "client" : "server")) {
             drop_half(c, h);
@@ -314,6 +344,8 @@ static void resumed(lua_State *L, ms_lua_conn *c, int dir, int rc, int nres)
         size_t rest = h->buf ? h->len - h->pos : 0;
         c->rt->stats.bytes_dropped += rest;
         h->pos = h->len;
+        if (pool_thread(c->rt, co, h->co_ref))
+            h->co_ref = LUA_NOREF; /* the pool holds the reference now */
         drop_half(c, h);
         return;
     }

@@ -104,6 +104,7 @@ struct ms_lua_conn {
 };
 
 #define MS_LUA_MAX_NEST 32     /* coroutine.resume depth tracked for the budget */
+#define MS_LUA_CO_POOL 64      /* finished reader coroutines kept for reuse */
 #define MS_LUA_POOL_CLASSES 16 /* free lists for blocks of 16, 32, ... 256 bytes */
 
 typedef struct ms_lua_pool_block {
@@ -125,6 +126,9 @@ struct ms_lua {
     uint8_t udp_ports[65536];
     int nlogs;
     ms_lua_log logs[MS_LUA_MAX_LOGS];
+    lua_State *co_pool[MS_LUA_CO_POOL]; /* finished reader coroutines kept for new halves */
+    int co_pool_ref[MS_LUA_CO_POOL];    /* their registry refs (kept while pooled) */
+    int co_pooled;
     int err_mt_ref;           /* metatable of {kind=...} error tables */
     int reader_mt_ref;        /* metatable of readers */
     int bytes_mt_ref;         /* metatable of bytes views */

@@ -229,8 +229,9 @@ local NO_HEADERS = moonshark.header_set{}
 local function state(conn)
   local st = conn.http
   if not st then
+    -- every field the parser sets later is named here, so the table is made at its full size
     st = { tx = {}, head = 1, nreq = 0, nresp = 0, ended = {},
-           swapped = false, nswaps = 0, emitted_early = 0 }
+           swapped = false, nswaps = 0, emitted_early = 0, cur_req = false, cur_resp = false }
     conn.http = st
   end
   return st

@@ -229,6 +229,52 @@ static void test_memory_ceiling_stops_runaway_allocation(void **state)
     fx_free(&fx);
 }
 
+/* Reader coroutines that returned are reused for later halves: each run starts with only its
+ * reader as argument, a failed or spinning run is not reused, and the budget still reaches a
+ * reused thread. */
+static void test_reused_reader_threads_start_clean_and_keep_the_budget(void **state)
+{
+    (void)state;
+    fixture fx;
+    ms_lua_opts opts;
+    ms_lua_opts_default(&opts);
+    opts.instr_budget = 100000;
+    char *err = NULL;
+    size_t errlen = 0;
+    opts.errlog = open_memstream(&err, &errlen);
+    fx_open_opts(&fx, &opts);
+    fx_load(&fx, "local p = moonshark.protocol{ name = 'co', tcp_ports = {9} }\n"
+                 "local threads, n = {}, 0\n"
+                 "function p.client(r, ...)\n"
+                 "  local extra = select('#', ...)\n"
+                 "  local t = tostring(coroutine.running())\n"
+                 "  if not threads[t] then threads[t] = true; n = n + 1 end\n"
+                 "  local line = r:line(100)\n"
+                 "  if line == 'spin' then while true do end end\n"
+                 "  if line == 'fail' then error('boom') end\n"
+                 "  moonshark.emit('co', { line = line, extra = extra, threads = n })\n"
+                 "end\n");
+    const char *lines[] = { "a\n", "b\n", "fail\n", "c\n", "spin\n", "d\n" };
+    for (size_t i = 0; i < MS_ARRAY_LEN(lines); i++) {
+        ms_lua_conn *c = open_conn(&fx, "CCo", 9, NULL);
+        feed(c, C, lines[i], 0);
+        ms_lua_conn_close(c, "fin");
+    }
+    const ms_lua_stats *st = ms_lua_get_stats(fx.rt);
+    assert_int_equal(st->script_errors, 2);
+    assert_int_equal(st->budget_hits, 1);
+    const char *out = fx_finish(&fx);
+    /* a and b share one thread; fail and spin each leave theirs behind */
+    assert_string_equal(out, "{\"extra\":0,\"line\":\"a\",\"threads\":1}\n"
+                             "{\"extra\":0,\"line\":\"b\",\"threads\":1}\n"
+                             "{\"extra\":0,\"line\":\"c\",\"threads\":2}\n"
+                             "{\"extra\":0,\"line\":\"d\",\"threads\":3}\n");
+    fclose(opts.errlog);
+    assert_non_null(strstr(err, "instruction budget exceeded"));
+    free(err);
+    fx_free(&fx);
+}
+
 static void test_instruction_budget_stops_infinite_loop(void **state)
 {
     (void)state;
@@ -1077,6 +1123,7 @@ int main(void)
         cmocka_unit_test(test_unsafe_lua_lifts_the_sandbox),
         cmocka_unit_test(test_memory_ceiling_stops_runaway_allocation),
         cmocka_unit_test(test_instruction_budget_stops_infinite_loop),
+        cmocka_unit_test(test_reused_reader_threads_start_clean_and_keep_the_budget),
         cmocka_unit_test(test_instruction_budget_reaches_callbacks_and_nested_coroutines),
         cmocka_unit_test(test_sandbox_refuses_gc_metamethods),
         cmocka_unit_test(test_error_in_one_connection_does_not_affect_another),
