@@ -154,12 +154,6 @@ end
 local CHUNKED, chunked_of = memo(function(v)
   return lower(v):match("chunked[ \t]*$") ~= nil
 end)
-local function is_chunked(v)
-  if not v then return false end
-  local c = CHUNKED[v]
-  if c == nil then c = chunked_of(v) end
-  return c
-end
 
 -- The media type of a Content-Type value, without parameters, lowercased (false when there is
 -- none, so the memo keeps it).
@@ -337,19 +331,24 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- Bodies
 
--- Skips n body bytes; returns the count skipped and whether the stream ended first.
-local function skip_body(r, n)
-  if n <= 0 then return 0, false end
-  local got = r:skip(n) or 0
-  return got, got < n
-end
-
--- A chunked body: chunk-size [; extensions] CRLF data CRLF ... 0 CRLF trailers CRLF. The reader
--- walks it in C (sizes, data, trailers; an extra empty line between chunks is tolerated).
--- Returns decoded length, whether the stream ended (or the framing broke) first, and "bad_chunk"
--- when a size line held no size.
-local function skip_chunked(r)
-  return r:skip_chunked(LINE_MAX, HEADER_MAX)
+-- A message body by its framing headers: chunked (walked by the reader in C: sizes, data,
+-- trailers), a Content-Length, or for a response without either, everything up to the close.
+-- Returns the decoded length, whether the stream ended (or the framing broke) first, and
+-- "bad_chunk" when a chunk size line held no size.
+local function read_body(r, te, clen, to_close)
+  if te then
+    local chunked = CHUNKED[te]
+    if chunked == nil then chunked = chunked_of(te) end
+    if chunked then return r:skip_chunked(LINE_MAX, HEADER_MAX) end
+  end
+  local len = clen and parse_length(clen)
+  if len then
+    if len <= 0 then return 0, false end
+    local got = r:skip(len) or 0
+    return got, got < len
+  end
+  if to_close then return r:skip_all() or 0, true end
+  return 0, false
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -414,13 +413,7 @@ local function read_request(r, conn, st, method, uri, version, ts)
     r:header_values(HEADER_MAX, REQ_HEADERS)
   if not ok then tx[REQ_DONE] = true; return "eof" end
   fill_request(tx, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7)
-  local n, ended, problem = 0, false, nil
-  if is_chunked(te) then
-    n, ended, problem = skip_chunked(r)
-  else
-    local len = parse_length(clen)
-    if len then n, ended = skip_body(r, len) end
-  end
+  local n, ended, problem = read_body(r, te, clen, false)
   tx[REQ_LEN] = n
   if problem then tag(tx, problem) end
   tx[REQ_DONE] = true
@@ -548,18 +541,7 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
     return "stop"
   end
   local n, ended, problem = 0, false, nil
-  if not no_body(tx, code) then
-    if is_chunked(te) then
-      n, ended, problem = skip_chunked(r)
-    else
-      local len = parse_length(clen)
-      if len then
-        n, ended = skip_body(r, len)
-      else
-        n, ended = r:skip_all() or 0, true  -- delimited by the end of the connection
-      end
-    end
-  end
+  if not no_body(tx, code) then n, ended, problem = read_body(r, te, clen, true) end
   tx[RESP_LEN] = n
   if problem then tag(tx, problem) end
   tx[RESP_DONE] = true
