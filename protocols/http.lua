@@ -61,11 +61,13 @@ local UPPER, upper_method = memo(upper)
 local split = moonshark.split
 local TOKEN, token_of = memo(function(m) return match(m, "^[%w!#$%%&'*+%.^_`|~-]+$") ~= nil end)
 -- "HTTP/1.1" (and blanks or a CR after it) at the end of a request line
-local REQ_VERSION, req_version_of = memo(function(v)
+local REQ_LINE_VERSION, req_line_version_of = memo(function(v)
   return match(v, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$") or false
 end)
 -- "HTTP/1.1" before the code of a status line
-local RESP_VERSION, resp_version_of = memo(function(v) return match(v, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)$") or false end)
+local STATUS_LINE_VERSION, status_line_version_of = memo(function(v)
+  return match(v, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)$") or false
+end)
 -- three digits as a number
 local CODE, code_of = memo(function(c) return match(c, "^%d%d%d$") and tonumber(c) or false end)
 -- a reason phrase without the blanks around it
@@ -89,8 +91,8 @@ local function parse_request_line(line)
   -- line (a tab next to the target would be trimmed by the general form)
   local method, uri, v = split(line, " ", 3)
   if v and uri ~= "" then
-    local version = REQ_VERSION[v]
-    if version == nil then version = req_version_of(v) end
+    local version = REQ_LINE_VERSION[v]
+    if version == nil then version = req_line_version_of(v) end
     local token = TOKEN[method]
     if token == nil then token = token_of(method) end
     if version and token and not find(line, "\t", 1, true) then return method, uri, version end
@@ -117,8 +119,8 @@ local function parse_status_line(line)
   -- quick form: HTTP/x.y, one space, three digits, then nothing or one space and the reason
   local v, c, reason = split(line, " ", 3)
   if c then
-    local version = RESP_VERSION[v]
-    if version == nil then version = resp_version_of(v) end
+    local version = STATUS_LINE_VERSION[v]
+    if version == nil then version = status_line_version_of(v) end
     local code = CODE[c]
     if code == nil then code = code_of(c) end
     if version and code then
