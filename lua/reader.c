@@ -336,6 +336,23 @@ static int hset_find(const hset *set, const uint8_t *name, size_t nlen)
     return 0;
 }
 
+/* The next header of the block whose name is in the set: its index in the set (1-based), its line
+ * and its value's bounds; 0 at the end of the block. Lines without a colon and headers outside
+ * the set are passed over, and so are the folded lines of those (a wanted header takes its own
+ * folds in push_value). */
+static int next_set_header(hdr_iter *it, const hset *set, const uint8_t **line, size_t *a, size_t *b)
+{
+    size_t llen, n;
+    while (next_line(it, line, &llen)) {
+        if (!split_header(*line, llen, &n, a, b))
+            continue;
+        int k = hset_find(set, *line, n);
+        if (k)
+            return k;
+    }
+    return 0;
+}
+
 /* The header table of block[0..len) for the set at stack index 3 (see above). */
 static void push_headers_set(lua_State *L, const uint8_t *block, size_t len)
 {
@@ -346,15 +363,9 @@ static void push_headers_set(lua_State *L, const uint8_t *block, size_t len)
     int t = lua_gettop(L);
     hdr_iter it = { block, len, 0 };
     const uint8_t *line;
-    size_t llen;
-    while (next_line(&it, &line, &llen)) {
-        size_t n, a, b;
-        /* folds of headers not in the set are passed over here (wanted ones take theirs) */
-        if (!split_header(line, llen, &n, &a, &b))
-            continue;
-        int k = hset_find(set, line, n);
-        if (!k)
-            continue;
+    size_t a, b;
+    int k;
+    while ((k = next_set_header(&it, set, &line, &a, &b)) != 0) {
         lua_rawgeti(L, names, k); /* key */
         push_value(L, &it, line, a, b);
         /* t key value: a repeated header joins the earlier value with ", " */
@@ -387,14 +398,9 @@ static int push_header_values(lua_State *L, const uint8_t *block, size_t len)
         lua_pushnil(L);
     hdr_iter it = { block, len, 0 };
     const uint8_t *line;
-    size_t llen;
-    while (next_line(&it, &line, &llen)) {
-        size_t n, a, b;
-        if (!split_header(line, llen, &n, &a, &b))
-            continue;
-        int k = hset_find(set, line, n);
-        if (!k)
-            continue;
+    size_t a, b;
+    int k;
+    while ((k = next_set_header(&it, set, &line, &a, &b)) != 0) {
         if (lua_type(L, base + k) == LUA_TSTRING) { /* repeated: old ", " new */
             lua_pushvalue(L, base + k);
             lua_pushliteral(L, ", ");
@@ -460,6 +466,19 @@ static size_t block_end(const uint8_t *p, size_t upto, size_t *scan)
             return end + 1;
     }
     return 0;
+}
+
+/* The '\n' ending the line at the front of h (bytes p[0..have)), or NULL when it is not there
+ * yet. A line may have h->arg bytes and its CRLF: *lim gets that bound, and only bytes within it
+ * are searched, each once (h->scan remembers how far the search got). */
+static const uint8_t *line_end(ms_lua_half *h, const uint8_t *p, size_t have, size_t *lim)
+{
+    *lim = h->arg + 2 < h->arg ? SIZE_MAX : (size_t)MS_MIN(h->arg + 2, (uint64_t)SIZE_MAX);
+    size_t upto = MS_MIN(have, *lim);
+    const uint8_t *nl = upto > h->scan ? memchr(p + h->scan, '\n', upto - h->scan) : NULL;
+    if (!nl)
+        h->scan = upto;
+    return nl;
 }
 
 /* r:skip_chunked's place in the body (chunk_state) and, once done, its outcome (chunk_end). */
@@ -548,6 +567,20 @@ static void chunk_done(ms_lua_half *h, int outcome)
     h->chunk_end = (uint8_t)outcome;
 }
 
+#define CHUNK_GO_ON 2 /* chunk_incomplete: the body ended, go on to report it */
+
+/* A size line or trailer block with no end yet: at the end of the stream the body ends there
+ * (CHUNK_GO_ON); otherwise line_not_complete's answer (the limit error, or wait). */
+static int chunk_incomplete(lua_State *L, ms_lua_conn *c, ms_lua_half *h, size_t have, size_t lim)
+{
+    if (have < lim && h->ended) {
+        drop_tail(c, h);
+        chunk_done(h, CHUNK_ENDED);
+        return CHUNK_GO_ON;
+    }
+    return line_not_complete(L, c->rt, c, h, have, lim);
+}
+
 /* Advances a pending r:skip_chunked over the bytes at hand (try_request's contract). Lines and the
  * trailer block are searched in C, data is dropped in C; Lua sees only the outcome: the decoded
  * length, whether the stream ended first, and "bad_chunk" when the framing broke. A size line or
@@ -561,17 +594,13 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         const uint8_t *p = have ? front(h) : NULL;
         switch (h->chunk_state) {
         case CH_SIZE: {
-            size_t lim = h->arg + 2 < h->arg ? SIZE_MAX : (size_t)MS_MIN(h->arg + 2, (uint64_t)SIZE_MAX);
-            size_t upto = MS_MIN(have, lim);
-            const uint8_t *nl = upto > h->scan ? memchr(p + h->scan, '\n', upto - h->scan) : NULL;
+            size_t lim;
+            const uint8_t *nl = line_end(h, p, have, &lim);
             if (!nl) {
-                h->scan = upto;
-                if (have < lim && h->ended) {
-                    drop_tail(c, h);
-                    chunk_done(h, CHUNK_ENDED);
-                    break;
-                }
-                return line_not_complete(L, rt, c, h, have, lim);
+                int r = chunk_incomplete(L, c, h, have, lim);
+                if (r != CHUNK_GO_ON)
+                    return r;
+                break;
             }
             size_t end = (size_t)(nl - p);
             size_t le = end > 0 && p[end - 1] == '\r' ? end - 1 : end;
@@ -612,12 +641,10 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             size_t lim = (size_t)MS_MIN(h->arg2, (uint64_t)SIZE_MAX);
             size_t len = block_end(p, MS_MIN(have, lim), &h->scan);
             if (!len) {
-                if (have < lim && h->ended) {
-                    drop_tail(c, h);
-                    chunk_done(h, CHUNK_ENDED);
-                    break;
-                }
-                return line_not_complete(L, rt, c, h, have, lim);
+                int r = chunk_incomplete(L, c, h, have, lim);
+                if (r != CHUNK_GO_ON)
+                    return r;
+                break;
             }
             consume(h, len);
             rt->stats.bytes_parsed += len;
@@ -676,9 +703,8 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     const uint8_t *p = have ? front(h) : NULL;
     switch (h->req) {
     case MS_REQ_LINE: {
-        size_t lim = h->arg + 2 < h->arg ? SIZE_MAX : (size_t)MS_MIN(h->arg + 2, (uint64_t)SIZE_MAX);
-        size_t upto = MS_MIN(have, lim);
-        const uint8_t *nl = upto > h->scan ? memchr(p + h->scan, '\n', upto - h->scan) : NULL;
+        size_t lim;
+        const uint8_t *nl = line_end(h, p, have, &lim);
         if (nl) {
             if (L) {
                 size_t end = (size_t)(nl - p);
@@ -698,7 +724,6 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             }
             return 1;
         }
-        h->scan = upto;
         if (have > 0 && h->partial_len < MS_MIN(have, sizeof h->partial)) {
             /* kept for a gap error (err.partial): a line cut by lost bytes */
             h->partial_len = (uint16_t)MS_MIN(have, sizeof h->partial);

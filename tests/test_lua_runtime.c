@@ -229,6 +229,16 @@ static void test_memory_ceiling_stops_runaway_allocation(void **state)
     fx_free(&fx);
 }
 
+/* A fixture whose runtime has an instruction budget and reports script errors into *err (close
+ * opts->errlog before reading it). */
+static void fx_open_budget(fixture *fx, ms_lua_opts *opts, uint64_t budget, char **err, size_t *errlen)
+{
+    ms_lua_opts_default(opts);
+    opts->instr_budget = budget;
+    opts->errlog = open_memstream(err, errlen);
+    fx_open_opts(fx, opts);
+}
+
 /* Reader coroutines that returned are reused for later halves: each run starts with only its
  * reader as argument, a failed or spinning run is not reused, and the budget still reaches a
  * reused thread. */
@@ -237,12 +247,9 @@ static void test_reused_reader_threads_start_clean_and_keep_the_budget(void **st
     (void)state;
     fixture fx;
     ms_lua_opts opts;
-    ms_lua_opts_default(&opts);
-    opts.instr_budget = 100000;
     char *err = NULL;
     size_t errlen = 0;
-    opts.errlog = open_memstream(&err, &errlen);
-    fx_open_opts(&fx, &opts);
+    fx_open_budget(&fx, &opts, 100000, &err, &errlen);
     fx_load(&fx, "local p = moonshark.protocol{ name = 'co', tcp_ports = {9} }\n"
                  "local threads, n = {}, 0\n"
                  "function p.client(r, ...)\n"
@@ -280,12 +287,9 @@ static void test_instruction_budget_stops_infinite_loop(void **state)
     (void)state;
     fixture fx;
     ms_lua_opts opts;
-    ms_lua_opts_default(&opts);
-    opts.instr_budget = 100000;
     char *err = NULL;
     size_t errlen = 0;
-    opts.errlog = open_memstream(&err, &errlen);
-    fx_open_opts(&fx, &opts);
+    fx_open_budget(&fx, &opts, 100000, &err, &errlen);
     fx_load(&fx, "local p = moonshark.protocol{ name = 'spin', tcp_ports = {9} }\n"
                  "function p.client(r) r:line(100); while true do end end\n"
                  "local q = moonshark.protocol{ name = 'ok', tcp_ports = {10} }\n"
