@@ -274,6 +274,7 @@ static const char HSET_MT[] = "moonshark.header_set";
 
 typedef struct hset {
     int n;
+    uint64_t lens;            /* bit k set: some name is k bytes long (a quick no for most headers) */
     uint8_t len[HSET_MAX];
     char name[HSET_MAX][HSET_NAME_MAX]; /* lower case */
 } hset;
@@ -305,6 +306,7 @@ static int l_header_set(lua_State *L)
         }
         memcpy(set->name[set->n], name, len);
         set->len[set->n] = (uint8_t)len;
+        set->lens |= (uint64_t)1 << len;
         set->n++;
         lua_rawseti(L, -2, set->n);
     }
@@ -316,7 +318,7 @@ static int l_header_set(lua_State *L)
 /* Index (1-based) of name[0..nlen) in the set, compared without case; 0 when absent. */
 static int hset_find(const hset *set, const uint8_t *name, size_t nlen)
 {
-    if (nlen == 0 || nlen >= HSET_NAME_MAX)
+    if (nlen == 0 || nlen >= HSET_NAME_MAX || !(set->lens >> nlen & 1))
         return 0;
     uint8_t first = name[0] >= 'A' && name[0] <= 'Z' ? (uint8_t)(name[0] + 32) : name[0];
     for (int i = 0; i < set->n; i++) {
