@@ -750,22 +750,26 @@ static void test_line_limit_raises_limit_error(void **state)
 }
 
 /* Arbitrary bytes, cut at arbitrary places, with gaps and early ends, through a parser that uses
- * every request: nothing crashes (run under SAN=1), and every presented byte is accounted for. */
+ * every request (r:skip_chunked and r:header_values too): nothing crashes (run under SAN=1), and
+ * every presented byte is accounted for. */
 static void test_random_bytes_and_cuts_never_break_the_reader(void **state)
 {
     (void)state;
     static const char script[] =
         "local p = moonshark.protocol{ name = 'rnd', tcp_ports = {9} }\n"
+        "local SET = moonshark.header_set{ 'a', 'host', '0' }\n"
         "local function body(r)\n"
         "  while true do\n"
         "    local b = r:peek(1); if not b then return end\n"
-        "    local k = b:byte() % 7\n"
+        "    local k = b:byte() % 9\n"
         "    if k == 0 then r:line(64)\n"
         "    elseif k == 1 then r:headers(256)\n"
         "    elseif k == 2 then r:read(1 + b:byte() % 13)\n"
         "    elseif k == 3 then r:skip(b:byte() * 3)\n"
         "    elseif k == 4 then r:peek(b:byte()); r:read(1)\n"
         "    elseif k == 5 then r:time(); r:read(1)\n"
+        "    elseif k == 6 then r:skip_chunked(16, 64)\n"
+        "    elseif k == 7 then r:header_values(128, SET)\n"
         "    else r:line(4) end\n"
         "  end\n"
         "end\n"
