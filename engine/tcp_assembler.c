@@ -799,6 +799,19 @@ void ms_tcp_assemble(ms_tcp_assembler *a, const ms_flow_key *key, int key_dir, c
     ms_tcp_assemble_hashed(a, key, ms_tcp_key_hash(a, key), key_dir, seg);
 }
 
+/* The per-direction counters and times every segment updates, on the quick path and the general one. */
+static inline void count_segment(ms_tcp_assembler *a, ms_tcp_conn *c, ms_tcp_half_stats *st,
+                                 const ms_tcp_segment *seg, uint32_t len)
+{
+    st->packets++;
+    st->bytes_seen += len;
+    a->stats.bytes_seen += len;
+    if (!st->first_ts_ns)
+        st->first_ts_ns = seg->ts_ns;
+    st->last_ts_ns = seg->ts_ns;
+    c->info.last_ts_ns = seg->ts_ns;
+}
+
 void ms_tcp_assemble_hashed(ms_tcp_assembler *a, const ms_flow_key *key, uint64_t hash, int key_dir,
                             const ms_tcp_segment *seg)
 {
@@ -836,13 +849,7 @@ void ms_tcp_assemble_hashed(ms_tcp_assembler *a, const ms_flow_key *key, uint64_
          * take exactly these steps (its other branches all test what is excluded here). */
         uint32_t letter = len > 0 ? 1u << ('D' - 'A') : (fl & MS_TCP_ACK) ? 1u << ('A' - 'A') : 0;
         if (!(letter & ~h->hist_mask)) {
-            st->packets++;
-            st->bytes_seen += len;
-            a->stats.bytes_seen += len;
-            if (!st->first_ts_ns)
-                st->first_ts_ns = seg->ts_ns;
-            st->last_ts_ns = seg->ts_ns;
-            c->info.last_ts_ns = seg->ts_ns;
+            count_segment(a, c, st, seg, len);
             bool own_half_only = true;
             if (len > 0) {
                 if (!h->closed && !h->fin_pending && seg->seq == h->next_seq) {
@@ -870,13 +877,7 @@ void ms_tcp_assemble_hashed(ms_tcp_assembler *a, const ms_flow_key *key, uint64_
         }
     }
 
-    st->packets++;
-    st->bytes_seen += len;
-    a->stats.bytes_seen += len;
-    if (!st->first_ts_ns)
-        st->first_ts_ns = seg->ts_ns;
-    st->last_ts_ns = seg->ts_ns;
-    c->info.last_ts_ns = seg->ts_ns;
+    count_segment(a, c, st, seg, len);
     if ((fl & (MS_TCP_SYN | MS_TCP_ACK)) == MS_TCP_SYN)
         history(c, dir, 'S');
     else if ((fl & (MS_TCP_SYN | MS_TCP_ACK)) == (MS_TCP_SYN | MS_TCP_ACK))

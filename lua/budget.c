@@ -111,16 +111,22 @@ static void timer_stop(ms_lua *rt)
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
 }
 
+/* Out of a call: the timer leaves it alone and no thread keeps the count hook. */
+static void disarm(ms_lua *rt)
+{
+    rt->in_call = 0;
+    for (int i = 0; i < rt->nthreads; i++)
+        unhook_thread(rt, i);
+    rt->armed = 0;
+}
+
 void ms_lua_enter(ms_lua *rt, lua_State *thread)
 {
     rt->instr = 0;
     rt->stats.calls++;
     if (!rt->lazy_budget)
         return;
-    rt->in_call = 0;
-    for (int i = 0; i < rt->nthreads; i++)
-        unhook_thread(rt, i);
-    rt->armed = 0;
+    disarm(rt);
     rt->threads[0] = thread;
     rt->hooked[0] = 0;
     rt->nthreads = 1;
@@ -133,10 +139,7 @@ void ms_lua_leave(ms_lua *rt)
 {
     if (!rt->lazy_budget)
         return;
-    rt->in_call = 0;
-    for (int i = 0; i < rt->nthreads; i++)
-        unhook_thread(rt, i);
-    rt->armed = 0;
+    disarm(rt);
     rt->nthreads = 0;
 }
 

@@ -483,6 +483,17 @@ static const uint8_t *line_end(ms_lua_half *h, const uint8_t *p, size_t have, si
     return nl;
 }
 
+/* The stream ended before the pending read could complete: the tail is dropped (counted) and
+ * the read answers nil (try_request's contract: 1, answered). */
+static int answer_end(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
+{
+    if (L) {
+        drop_tail(c, h);
+        lua_pushnil(L);
+    }
+    return 1;
+}
+
 /* r:skip_chunked's place in the body (chunk_state) and, once done, its outcome (chunk_end). */
 enum { CH_SIZE, CH_DATA, CH_TRAILER, CH_DONE };
 enum { CHUNK_COMPLETE, CHUNK_ENDED, CHUNK_BAD };
@@ -502,13 +513,8 @@ static int line_not_complete(lua_State *L, ms_lua *rt, ms_lua_conn *c, ms_lua_ha
         }
         return 0;
     }
-    if (h->ended) {
-        if (L) {
-            drop_tail(c, h);
-            lua_pushnil(L);
-        }
-        return 1;
-    }
+    if (h->ended)
+        return answer_end(L, c, h);
     return -1;
 }
 
@@ -767,13 +773,8 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             }
             return 1;
         }
-        if (h->ended) {
-            if (L) {
-                drop_tail(c, h);
-                lua_pushnil(L);
-            }
-            return 1;
-        }
+        if (h->ended)
+            return answer_end(L, c, h);
         return -1;
     case MS_REQ_PEEK:
         if (have >= h->arg || h->ended) {
