@@ -25,13 +25,16 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
-              -Iengine -Ilua -I$(BUILD)/gen $(PKG_CFLAGS)
+              -Iengine -I. $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lm
 LDFLAGS += $(SANFLAGS)
 
-# Engine + Lua bridge go into one static library; engine/main.c is the command.
-LIB_SRC := $(sort $(filter-out engine/main.c,$(wildcard engine/*.c engine/layers/*.c lua/*.c)))
+# The engine's stages and the Lua bridge go into one static library; engine/cli/ is the command.
+LIB_SRC := $(sort $(wildcard engine/*/*.c engine/decode/layers/*.c lua/*.c))
+LIB_SRC := $(filter-out engine/cli/%,$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC := $(sort $(wildcard engine/cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libmoonshark.a
 BIN     := $(BUILD)/moonshark
 
@@ -75,7 +78,7 @@ $(LIB): $(LIB_OBJ) $(EMBED_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/engine/main.o $(LIB)
+$(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Small helper programs (capture generator, benchmark floor) built from tools/*.c.
@@ -113,10 +116,11 @@ fuzz: check-deps
 	@sh tests/fuzz/run.sh
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
-	    --suppress=missingIncludeSystem -Iengine -Ilua engine lua
+	python3 tools/check_layout.py
+	cppcheck --quiet --inline-suppr --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
+	    --suppress=missingIncludeSystem -Iengine -I. engine lua
 
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/engine/main.d $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(TEST_HELPER_OBJ:.o=.d) $(EMBED_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(TEST_HELPER_OBJ:.o=.d) $(EMBED_OBJ:.o=.d)

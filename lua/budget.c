@@ -1,6 +1,6 @@
 /* budget.c — the instruction budget per call into Lua: a count hook, armed lazily by a CPU-time
  * timer (or always on with opts.exact_budget), and enter/leave bookkeeping around every call. */
-#include "lua_int.h"
+#include "lua/budget.h"
 
 #include <signal.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* bytes.c — the read-only bytes view handed to on_data, on_datagram and detect: C memory seen from
  * Lua without a copy, valid during the call only (afterwards every method raises an error).
  * Offsets are 1-based like Lua strings; reads out of range give nil. */
-#include "lua_int.h"
+#include "lua/bytes.h"
 
 #include <string.h>
 

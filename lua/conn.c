@@ -3,7 +3,11 @@
  * reader-style coroutines. Every entry runs inside one lua_pcall so an allocation failure in the
  * runtime itself fails only that connection; parser code runs in its own pcall / coroutine with
  * the instruction budget armed. */
-#include "lua_int.h"
+#include "lua/budget.h"
+#include "lua/bytes.h"
+#include "lua/proto.h"
+#include "lua/reader.h"
+#include "lua/state.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* emit.c — moonshark.log (declare a log's columns and types) and moonshark.emit (write a record
  * to the log's sink: table, TSV, JSON lines or DIR/LOG.log). Each log owns one ms_output. */
-#include "lua_int.h"
+#include "lua/emit.h"
 
 #include <math.h>
 #include <stdlib.h>

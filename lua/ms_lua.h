@@ -1,8 +1,8 @@
 /* ms_lua.h — the Lua 5.4 runtime: one lua_State per engine, protocol parsers registered by scripts,
  * a per-connection API that feeds stream bytes (TCP) or datagrams (UDP) to them, and emit to the
  * output sinks. The runtime owns the Lua state, its allocator (memory ceiling), the instruction
- * budget per call, the sandbox and the open logs. It never reads packets itself: the dispatch
- * (engine/dispatch.c), tests and fuzzers hand it bytes through ms_lua_conn_*.
+ * budget per call, the sandbox and the open logs. It never reads packets itself: the dispatcher
+ * (engine/dispatch, through ms_lua_parser), tests and fuzzers hand it bytes through ms_lua_conn_*.
  * Reader-style parsers yield requests (line, headers, read, peek, skip) that are satisfied in C:
  * skipped bytes never enter Lua, and strings are made only for what a parser asks for. */
 #ifndef MS_LUA_H
@@ -13,9 +13,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "common.h"
-#include "flow.h"
-#include "output.h"
+#include "common/common.h"
+#include "dispatch/parser.h"
+#include "flow/flow.h"
+#include "output/output.h"
 
 typedef struct ms_lua ms_lua;            /* one runtime (one lua_State) */
 typedef struct ms_lua_conn ms_lua_conn;  /* one connection (TCP) or flow (UDP) as parsers see it */
@@ -100,22 +101,15 @@ void ms_lua_print_stats(ms_lua *rt, FILE *fp);
 
 /* ---- connections ------------------------------------------------------------------------ */
 
-typedef struct ms_lua_conn_info {
-    const char *uid;          /* copied; NULL gives "-" */
-    ms_endpoint client;       /* orig_h / orig_p */
-    ms_endpoint server;       /* resp_h / resp_p */
-    bool udp;                 /* conn.proto "udp" (else "tcp") */
-    bool client_guessed;      /* no SYN seen */
-    const char *protocol;     /* parser to use by name; NULL = port table, then detect() */
-    uint64_t ts_ns;           /* capture time of the first packet */
-} ms_lua_conn_info;
+/* What a connection is (uid, endpoints, udp, protocol by name): the engine's parser interface type. */
+typedef ms_parser_conn_info ms_lua_conn_info;
 
 /* Opens a connection. Returns NULL only when memory is exhausted (counted). The connection
  * belongs to the runtime until ms_lua_conn_close, which frees it. */
 ms_lua_conn *ms_lua_conn_open(ms_lua *rt, const ms_lua_conn_info *info);
 
 /* Optional: capture time of the byte at `offset` of the bytes being presented (for r:time()). */
-typedef uint64_t (*ms_lua_ts_fn)(void *ud, uint64_t offset);
+typedef ms_parser_ts_fn ms_lua_ts_fn;
 
 /* Presents in-order bytes of one direction. bytes are borrowed for the call. Returns how many
  * bytes (from the front) were consumed; the caller must present the rest again, first, with the
@@ -155,6 +149,10 @@ const char *ms_lua_conn_protocol(const ms_lua_conn *c);
 /* True when the parser failed (script error) or ended on both directions: the caller may stop
  * presenting bytes (they would all be dropped). */
 bool ms_lua_conn_done(const ms_lua_conn *c);
+
+/* The runtime as the dispatcher's parser (dispatch/parser.h): open → ms_lua_conn_open,
+ * data → ms_lua_conn_data_ts, and so on (lua/parser_ops.c). rt must outlive its users. */
+ms_parser ms_lua_parser(ms_lua *rt);
 
 /* Protocol chosen for a new connection by the port table: the server's port first, then the
  * client's. -1 when none. */

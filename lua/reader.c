@@ -2,7 +2,7 @@
  * r:skip_all, r:time. Each method first tries to complete from the bytes at hand (searching in C);
  * when it cannot, the coroutine yields and conn.c resumes it only once the request can complete.
  * Skips are carried out in C across packets without entering Lua. */
-#include "lua_int.h"
+#include "lua/reader.h"
 
 #include <string.h>
 

@@ -1,13 +1,21 @@
-/* runtime.c — the Lua state: allocator with a memory ceiling, sandbox, the `moonshark` table
- * (protocol registration), script loading and error reports. The instruction budget is budget.c. */
-#include "lua_int.h"
+/* runtime.c — the Lua runtime as a whole: creates the state (allocator with a memory ceiling),
+ * opens every part of the bridge into it (budget, error objects, protocols, bytes, readers, emit,
+ * text), applies the sandbox, loads scripts, and frees it all. The top of lua/: nothing in lua/
+ * calls into this file. */
+#include "lua/budget.h"
+#include "lua/bytes.h"
+#include "lua/emit.h"
+#include "lua/proto.h"
+#include "lua/reader.h"
+#include "lua/state.h"
+#include "lua/text.h"
 
 #include <dirent.h>
 #include <lualib.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "embedded_lua.h"
+#include "lua/embedded_lua.h"
 
 /* ---- allocator: every byte Lua holds is counted against mem_limit ---------------------- */
 
@@ -100,149 +108,6 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (rt->stats.mem_used > rt->stats.mem_peak)
         rt->stats.mem_peak = rt->stats.mem_used;
     return p;
-}
-
-ms_lua *ms_lua_of(lua_State *L)
-{
-    void *ud = NULL;
-    lua_getallocf(L, &ud);
-    return ud;
-}
-
-int ms_lua_msgh(lua_State *L)
-{
-    const char *msg = lua_tostring(L, 1);
-    if (!msg) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-            msg = lua_tostring(L, -1);
-        else
-            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
-
-/* ---- error objects {kind=, bytes=, limit=} ----------------------------------------------- */
-
-static int err_tostring(lua_State *L)
-{
-    lua_getfield(L, 1, "kind");
-    const char *kind = lua_tostring(L, -1);
-    lua_getfield(L, 1, "bytes");
-    lua_Integer bytes = lua_tointeger(L, -1);
-    lua_getfield(L, 1, "limit");
-    lua_Integer limit = lua_tointeger(L, -1);
-    if (kind && strcmp(kind, "gap") == 0)
-        lua_pushfstring(L, "gap: %I bytes lost in the stream", bytes);
-    else if (kind && strcmp(kind, "limit") == 0)
-        lua_pushfstring(L, "limit: no end within %I bytes", limit);
-    else
-        lua_pushfstring(L, "%s", kind ? kind : "error");
-    return 1;
-}
-
-void ms_lua_push_error(lua_State *L, ms_lua *rt, const char *kind, uint64_t bytes, uint64_t limit)
-{
-    lua_createtable(L, 0, 3);
-    lua_pushstring(L, kind);
-    lua_setfield(L, -2, "kind");
-    if (bytes) {
-        lua_pushinteger(L, (lua_Integer)bytes);
-        lua_setfield(L, -2, "bytes");
-    }
-    if (limit) {
-        lua_pushinteger(L, (lua_Integer)limit);
-        lua_setfield(L, -2, "limit");
-    }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, rt->err_mt_ref);
-    lua_setmetatable(L, -2);
-}
-
-void ms_lua_report(ms_lua_conn *c, const char *what, const char *msg)
-{
-    ms_lua *rt = c->rt;
-    rt->stats.script_errors++;
-    if (rt->opts.quiet_errors || !rt->opts.errlog)
-        return;
-    const char *pname = c->proto >= 0 ? rt->protos[c->proto].name : "?";
-    const char *m = msg ? msg : "(no message)";
-    size_t first = strcspn(m, "\n");
-    fprintf(rt->opts.errlog, "moonshark: lua: %s parser failed in %s on connection %s: %.*s\n",
-            pname, what, c->uid, (int)first, m);
-    if (rt->print_traceback && m[first])
-        fprintf(rt->opts.errlog, "%s\n", m + first + 1);
-}
-
-/* ---- moonshark.protocol{name=, tcp_ports=, udp_ports=, detect=} ---------------------------- */
-
-static void set_ports(lua_State *L, ms_lua *rt, int tidx, const char *field, uint8_t *table, int idx)
-{
-    lua_getfield(L, tidx, field);
-    if (lua_istable(L, -1)) {
-        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_rawgeti(L, -1, i);
-            int isnum = 0;
-            lua_Integer port = lua_tointegerx(L, -1, &isnum);
-            if (!isnum || port < 0 || port > 65535)
-                luaL_error(L, "moonshark.protocol: %s[%d] is not a port number", field, (int)i);
-            table[port] = (uint8_t)(idx + 1);
-            lua_pop(L, 1);
-        }
-    } else if (!lua_isnil(L, -1)) {
-        luaL_error(L, "moonshark.protocol: %s must be a list of port numbers", field);
-    }
-    lua_pop(L, 1);
-    (void)rt;
-}
-
-static int l_protocol(lua_State *L)
-{
-    ms_lua *rt = ms_lua_of(L);
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_getfield(L, 1, "name");
-    size_t nlen = 0;
-    const char *name = lua_tolstring(L, -1, &nlen);
-    if (!name || nlen == 0 || nlen >= sizeof rt->protos[0].name)
-        return luaL_error(L, "moonshark.protocol: name must be a string of 1 to 63 characters");
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "detect");
-    bool has_detect = lua_isfunction(L, -1);
-    if (!has_detect && !lua_isnil(L, -1))
-        return luaL_error(L, "moonshark.protocol: detect must be a function");
-    lua_pop(L, 1);
-
-    int idx = -1;
-    for (int i = 0; i < rt->nprotos; i++)
-        if (strcmp(rt->protos[i].name, name) == 0)
-            idx = i;
-    if (idx < 0) {
-        if (rt->nprotos >= MS_LUA_MAX_PROTOCOLS)
-            return luaL_error(L, "moonshark.protocol: too many protocols (at most %d)", MS_LUA_MAX_PROTOCOLS);
-        idx = rt->nprotos;
-    } else {
-        /* a later registration of the same name replaces the earlier one and its ports */
-        for (int p = 0; p < 65536; p++) {
-            if (rt->tcp_ports[p] == idx + 1)
-                rt->tcp_ports[p] = 0;
-            if (rt->udp_ports[p] == idx + 1)
-                rt->udp_ports[p] = 0;
-        }
-        luaL_unref(L, LUA_REGISTRYINDEX, rt->protos[idx].ref);
-        rt->protos[idx].ref = LUA_NOREF;
-    }
-    set_ports(L, rt, 1, "tcp_ports", rt->tcp_ports, idx);
-    set_ports(L, rt, 1, "udp_ports", rt->udp_ports, idx);
-    lua_pushvalue(L, 1);
-    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    ms_lua_proto *p = &rt->protos[idx];
-    memcpy(p->name, name, nlen + 1);
-    p->ref = ref;
-    p->has_detect = has_detect;
-    if (idx == rt->nprotos)
-        rt->nprotos++;
-    lua_pushvalue(L, 1);
-    return 1;
 }
 
 /* ---- sandbox ------------------------------------------------------------------------------ */
@@ -520,14 +385,10 @@ static int init_state(lua_State *L)
     lua_pushcfunction(L, l_print);
     lua_setglobal(L, "print");
 
-    lua_newtable(L); /* metatable of error objects */
-    lua_pushcfunction(L, err_tostring);
-    lua_setfield(L, -2, "__tostring");
-    rt->err_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    ms_lua_errors_open(L, rt);
 
     lua_newtable(L); /* moonshark */
-    lua_pushcfunction(L, l_protocol);
-    lua_setfield(L, -2, "protocol");
+    ms_lua_proto_open(L);
     lua_pushcfunction(L, l_now);
     lua_setfield(L, -2, "now");
     lua_pushinteger(L, MS_LUA_CLIENT);
@@ -618,26 +479,6 @@ void ms_lua_free(ms_lua *rt)
         }
     }
     free(rt);
-}
-
-int ms_lua_protocol_count(const ms_lua *rt)
-{
-    return rt->nprotos;
-}
-
-const char *ms_lua_protocol_name(const ms_lua *rt, int idx)
-{
-    return idx >= 0 && idx < rt->nprotos ? rt->protos[idx].name : NULL;
-}
-
-int ms_lua_protocol_for_ports(const ms_lua *rt, bool udp, uint16_t server_port, uint16_t client_port)
-{
-    const uint8_t *t = udp ? rt->udp_ports : rt->tcp_ports;
-    if (t[server_port])
-        return t[server_port] - 1;
-    if (t[client_port])
-        return t[client_port] - 1;
-    return -1;
 }
 
 const ms_lua_stats *ms_lua_get_stats(ms_lua *rt)

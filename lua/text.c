@@ -1,6 +1,8 @@
 /* text.c — string helpers for parsers that C does faster than Lua patterns:
  * moonshark.split(s, sep, n). */
-#include "lua_int.h"
+#include "lua/text.h"
+
+#include <lauxlib.h>
 
 #include <string.h>
 

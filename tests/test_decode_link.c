@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 #include "helpers/decode_fixture.h"
 #include "helpers/pktbuild.h"
 

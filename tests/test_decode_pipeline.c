@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 #include "helpers/pktbuild.h"
 
 #if defined(__SANITIZE_ADDRESS__)

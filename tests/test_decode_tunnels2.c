@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 #include "helpers/decode_fixture.h"
 #include "helpers/pktbuild.h"
 

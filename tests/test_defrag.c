@@ -8,8 +8,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "decode.h"
-#include "defrag.h"
+#include "decode/decode.h"
+#include "decode/defrag.h"
 #include "helpers/pktbuild.h"
 
 #define SEC 1000000000ull

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "flow.h"
+#include "flow/flow.h"
 
 static ms_packet packet(int family, const uint8_t *src, const uint8_t *dst, uint16_t sport, uint16_t dport)
 {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "ms_lua.h"
+#include "lua/ms_lua.h"
 
 enum { C = MS_LUA_CLIENT, S = MS_LUA_SERVER };
 enum { STEP_DATA, STEP_GAP, STEP_END, STEP_CLOSE };

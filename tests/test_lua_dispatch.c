@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "decode.h"
-#include "dispatch.h"
-#include "ms_lua.h"
+#include "decode/decode.h"
+#include "dispatch/dispatch.h"
+#include "lua/ms_lua.h"
 #include "helpers/pktbuild.h"
 
 #define SEC 1000000000ull
@@ -52,7 +52,8 @@ static void w_open(world *w, const char *script, uint16_t sport)
     if (max_udp_flows_for_next_world)
         dopts.max_udp_flows = max_udp_flows_for_next_world;
     max_udp_flows_for_next_world = 0;
-    w->d = ms_dispatch_new(w->rt, &dopts, &err);
+    ms_parser parser = ms_lua_parser(w->rt);
+    w->d = ms_dispatch_new(&parser, &dopts, &err);
     assert_non_null(w->d);
     ms_decode_opts dec;
     ms_decode_opts_default(&dec);

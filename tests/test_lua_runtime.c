@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "ms_lua.h"
+#include "lua/ms_lua.h"
 
 enum { C = MS_LUA_CLIENT, S = MS_LUA_SERVER };
 

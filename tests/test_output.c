@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output.h"
+#include "output/output.h"
 
 static const ms_field_def fields[] = {
     { "ts", MS_FIELD_TIME }, { "uid", MS_FIELD_STRING }, { "id.orig_p", MS_FIELD_PORT },

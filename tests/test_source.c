@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "source.h"
+#include "capture/source.h"
 
 static char tmpdir[] = "/tmp/ms_test_source_XXXXXX";
 

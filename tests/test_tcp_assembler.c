@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "tcp_internal.h"
+#include "tcp/tcp_internal.h"
 #include "test_tcp_harness.h"
 
 static void expect_log(rec *r, const char *want)

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flow.h"
-#include "tcp.h"
+#include "flow/flow.h"
+#include "tcp/tcp.h"
 
 #define REC_LOG 16384
 #define REC_BYTES (1 << 16)

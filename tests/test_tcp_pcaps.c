@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "decode.h"
-#include "source.h"
-#include "tcp_internal.h" /* ms_tcp_table_find, ms_tcp_key_hash */
+#include "decode/decode.h"
+#include "capture/source.h"
+#include "tcp/tcp_internal.h" /* ms_tcp_table_find, ms_tcp_key_hash */
 
 #define PCAPS "../shared/pcaps"
 

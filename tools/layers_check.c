@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 
 #define STACK_MAX 1024
 

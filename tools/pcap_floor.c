@@ -2,7 +2,7 @@
  * pcap_next_ex and does nothing else, then prints frames, bytes and seconds. No moonshark tool
  * can read a file faster than this through libpcap.
  * The file is opened with fopen and a 1 MiB stdio buffer handed to pcap_fopen_offline (as
- * engine/pcap_source.c does): pcap_open_offline's default 4 KiB buffer costs one read(2) per
+ * engine/capture/pcap_source.c does): pcap_open_offline's default 4 KiB buffer costs one read(2) per
  * 4 KiB and would make the "floor" slower than moonshark itself. --default-buffer measures that
  * plain pcap_open_offline path instead (what tshark and tcpflow get). */
 #include <pcap/pcap.h>

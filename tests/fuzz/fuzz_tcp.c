@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcp_internal.h"
+#include "tcp/tcp_internal.h"
 
 #define MAX_STREAMS 4096
 

@@ -18,14 +18,14 @@ mkdir -p "$FUZZ_DIR/obj" "$FUZZ_DIR/gen"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 PKG_CFLAGS=$(pkg-config --cflags libpcap lua5.4 2>/dev/null)
 PKG_LIBS=$(pkg-config --libs libpcap lua5.4 2>/dev/null)
-CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -Iengine -Ilua -I$FUZZ_DIR/gen $PKG_CFLAGS"
+CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -Iengine -I. $PKG_CFLAGS"
 
 # the engine as objects instrumented for the fuzzer (rebuilt when a source is newer)
 sh tools/embed_lua.sh $(ls lua/*.lua protocols/*.lua 2>/dev/null | sort) > "$FUZZ_DIR/gen/embedded_lua.c.new" &&
     { cmp -s "$FUZZ_DIR/gen/embedded_lua.c.new" "$FUZZ_DIR/gen/embedded_lua.c" ||
       mv "$FUZZ_DIR/gen/embedded_lua.c.new" "$FUZZ_DIR/gen/embedded_lua.c"; }
 objs=""
-for src in $(ls engine/*.c engine/layers/*.c lua/*.c 2>/dev/null | grep -v '^engine/main.c$') "$FUZZ_DIR/gen/embedded_lua.c"; do
+for src in $(ls engine/*/*.c engine/decode/layers/*.c lua/*.c 2>/dev/null | grep -v '^engine/cli/') "$FUZZ_DIR/gen/embedded_lua.c"; do
     obj=$FUZZ_DIR/obj/$(echo "$src" | sed "s|^$FUZZ_DIR/||; s|/|_|g; s|\.c$|.o|")
     if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find engine lua -name '*.h' -newer "$obj" 2>/dev/null | head -n 1)" ]; then
         $CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || { echo "fuzz: cannot compile $src"; exit 1; }

@@ -4,7 +4,7 @@
 #ifndef MS_TEST_DECODE_FIXTURE_H
 #define MS_TEST_DECODE_FIXTURE_H
 
-#include "decode.h"
+#include "decode/decode.h"
 #include "pktbuild.h"
 
 static pb b;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "packet.h"
+#include "decode/packet.h"
 
 #define PB_MAX 70000
 #define PB_MAX_OPEN 64
@@ -64,7 +64,7 @@ int pb_addr(const char *s, uint8_t out[16]);
 
 #endif
 
-#include "decode.h"
+#include "decode/decode.h"
 
 /* Decodes the builder's frame (eager) into *pkt and returns its stack (static buffer). */
 const char *pb_stack(ms_decode_ctx *ctx, const pb *b, int linktype, ms_packet *pkt);

@@ -1,0 +1,238 @@
+/* pcap_source.c — packet sources over libpcap: capture files, stdin and live interfaces.
+ * Files are opened with fopen so "cannot open" and "not a capture" are told apart, and with
+ * nanosecond precision so every timestamp is kept as nanoseconds. A BPF filter on a file is
+ * applied here with pcap_offline_filter, so frame numbers stay those of the file. */
+#include "capture/source.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MS_SOURCE_IOBUF (1u << 20)
+
+struct ms_source {
+    pcap_t *pcap;
+    FILE *fp;                  /* the file under pcap (owned by pcap after pcap_fopen) */
+    char name[256];            /* file name or interface, for messages */
+    bool live;
+    bool has_filter;           /* offline filter compiled into prog */
+    struct bpf_program prog;
+    uint64_t ts_mult;          /* 1 when libpcap gives nanoseconds, 1000 for microseconds */
+    uint64_t size;             /* file size, 0 when unknown */
+    uint64_t frames;           /* frames read from the file (including filtered-out ones) */
+    volatile sig_atomic_t stop;
+    char *iobuf;               /* stdio buffer of fp, freed after pcap_close */
+    int linktype;
+};
+
+static void source_set_name(ms_source *s, const char *name)
+{
+    snprintf(s->name, sizeof s->name, "%s", name);
+}
+
+static int compile_filter(ms_source *s, const char *filter, ms_err *err)
+{
+    if (pcap_compile(s->pcap, &s->prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
+        return ms_fail(err, MS_EINVAL, "bad filter '%s': %s", filter, pcap_geterr(s->pcap));
+    return 0;
+}
+
+ms_source *ms_source_open_file(const char *path, const ms_source_opts *opts, ms_err *err, int *code)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    int dummy;
+    if (!code)
+        code = &dummy;
+    ms_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        *code = ms_fail(err, MS_ENOMEM, "out of memory opening %s", path);
+        return NULL;
+    }
+    source_set_name(s, strcmp(path, "-") == 0 ? "(stdin)" : path);
+    if (strcmp(path, "-") == 0) {
+        s->fp = stdin;
+    } else {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            *code = ms_fail(err, MS_EIO, "%s: is a directory, not a capture file", path);
+            free(s);
+            return NULL;
+        }
+        s->fp = fopen(path, "rb");
+        if (!s->fp) {
+            *code = ms_fail(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
+            free(s);
+            return NULL;
+        }
+        if (S_ISREG(st.st_mode))
+            s->size = (uint64_t)st.st_size;
+    }
+    /* libpcap reads a record at a time through stdio; a large buffer turns thousands of small
+     * read(2) calls into a few big ones. */
+    s->iobuf = malloc(MS_SOURCE_IOBUF);
+    if (s->iobuf)
+        setvbuf(s->fp, s->iobuf, _IOFBF, MS_SOURCE_IOBUF);
+    s->pcap = pcap_fopen_offline_with_tstamp_precision(s->fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    if (!s->pcap) {
+        *code = ms_fail(err, MS_EFORMAT, "%s: not a pcap or pcapng capture (%s)", s->name, errbuf);
+        if (s->fp != stdin)
+            fclose(s->fp);
+        free(s->iobuf);
+        free(s);
+        return NULL;
+    }
+    s->ts_mult = pcap_get_tstamp_precision(s->pcap) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
+    s->linktype = pcap_datalink(s->pcap);
+    if (opts && opts->filter && *opts->filter) {
+        int rc = compile_filter(s, opts->filter, err);
+        if (rc) {
+            *code = rc;
+            ms_source_close(s);
+            return NULL;
+        }
+        s->has_filter = true;
+    }
+    *code = 0;
+    return s;
+}
+
+ms_source *ms_source_open_live(const char *iface, const ms_source_opts *opts, ms_err *err)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    ms_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        ms_fail(err, MS_ENOMEM, "out of memory opening %s", iface);
+        return NULL;
+    }
+    source_set_name(s, iface);
+    s->live = true;
+    s->pcap = pcap_create(iface, errbuf);
+    if (!s->pcap) {
+        ms_fail(err, MS_EIO, "%s: cannot capture: %s", iface, errbuf);
+        free(s);
+        return NULL;
+    }
+    int snaplen = opts && opts->snaplen > 0 ? opts->snaplen : 262144;
+    pcap_set_snaplen(s->pcap, snaplen);
+    pcap_set_promisc(s->pcap, opts ? opts->promisc : 0);
+    pcap_set_timeout(s->pcap, opts && opts->timeout_ms > 0 ? opts->timeout_ms : 100);
+    s->ts_mult = pcap_set_tstamp_precision(s->pcap, PCAP_TSTAMP_PRECISION_NANO) == 0 ? 1 : 1000;
+    int rc = pcap_activate(s->pcap);
+    if (rc < 0) {
+        const char *why = rc == PCAP_ERROR_PERM_DENIED ? "permission denied (run as root or grant CAP_NET_RAW)"
+                          : rc == PCAP_ERROR_NO_SUCH_DEVICE ? "no such interface"
+                                                            : pcap_geterr(s->pcap);
+        ms_fail(err, MS_EIO, "%s: cannot capture: %s", iface, why);
+        pcap_close(s->pcap);
+        free(s);
+        return NULL;
+    }
+    s->linktype = pcap_datalink(s->pcap);
+    if (opts && opts->filter && *opts->filter) {
+        if (compile_filter(s, opts->filter, err) != 0) {
+            ms_source_close(s);
+            return NULL;
+        }
+        if (pcap_setfilter(s->pcap, &s->prog) != 0) {
+            ms_fail(err, MS_EINVAL, "%s: cannot set filter: %s", iface, pcap_geterr(s->pcap));
+            ms_source_close(s);
+            return NULL;
+        }
+        pcap_freecode(&s->prog);
+    }
+    return s;
+}
+
+int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err)
+{
+    for (;;) {
+        if (src->stop)
+            return 0;
+        struct pcap_pkthdr *hdr;
+        const u_char *data;
+        int rc = pcap_next_ex(src->pcap, &hdr, &data);
+        if (rc == 1) {
+            src->frames++;
+            if (src->has_filter && !pcap_offline_filter(&src->prog, hdr, data))
+                continue;
+            frame->data = data;
+            frame->caplen = hdr->caplen;
+            frame->wirelen = hdr->len;
+            frame->ts_ns = (uint64_t)hdr->ts.tv_sec * 1000000000ULL + (uint64_t)hdr->ts.tv_usec * src->ts_mult;
+            frame->linktype = src->linktype;
+            frame->ifindex = 0;
+            frame->number = src->frames;
+            return 1;
+        }
+        if (rc == 0)
+            continue; /* live read timeout: look at stop and wait again */
+        if (rc == PCAP_ERROR_BREAK)
+            return 0;
+        if (src->live)
+            return ms_fail(err, MS_EIO, "%s: capture failed: %s", src->name, pcap_geterr(src->pcap));
+        const char *why = pcap_geterr(src->pcap);
+        if (strstr(why, "truncated"))
+            return ms_fail(err, MS_ETRUNC, "%s: truncated at frame %llu (%llu complete frames before it): %s",
+                           src->name, (unsigned long long)src->frames + 1, (unsigned long long)src->frames, why);
+        /* not a cut file: a record libpcap refuses (e.g. a pcapng interface it cannot mix) */
+        return ms_fail(err, MS_EIO, "%s: libpcap cannot read frame %llu (%llu frames read before it): %s",
+                       src->name, (unsigned long long)src->frames + 1, (unsigned long long)src->frames, why);
+    }
+}
+
+void ms_source_break(ms_source *src)
+{
+    src->stop = 1;
+    pcap_breakloop(src->pcap);
+}
+
+uint64_t ms_source_offset(const ms_source *src)
+{
+    if (src->live || !src->size)
+        return 0;
+    FILE *fp = pcap_file(src->pcap);
+    long off = fp ? ftell(fp) : -1;
+    return off < 0 ? 0 : (uint64_t)off;
+}
+
+uint64_t ms_source_size(const ms_source *src)
+{
+    return src->size;
+}
+
+int ms_source_linktype(const ms_source *src)
+{
+    return src->linktype;
+}
+
+const char *ms_source_name(const ms_source *src)
+{
+    return src->name;
+}
+
+int ms_source_live_stats(ms_source *src, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped)
+{
+    struct pcap_stat st;
+    if (!src->live || pcap_stats(src->pcap, &st) != 0)
+        return MS_EINVAL;
+    *received = st.ps_recv;
+    *dropped = st.ps_drop;
+    *if_dropped = st.ps_ifdrop;
+    return 0;
+}
+
+void ms_source_close(ms_source *src)
+{
+    if (!src)
+        return;
+    if (src->has_filter)
+        pcap_freecode(&src->prog);
+    if (src->pcap)
+        pcap_close(src->pcap); /* closes the FILE it was opened from */
+    free(src->iobuf);
+    free(src);
+}

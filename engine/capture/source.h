@@ -1,0 +1,47 @@
+/* source.h — packet sources over libpcap: capture files (pcap, pcapng, "-" for stdin) and live
+ * interfaces, with an optional BPF filter. A source hands out one frame at a time; the frame's
+ * bytes are libpcap's buffer, borrowed until the next ms_source_next. */
+#ifndef MS_SOURCE_H
+#define MS_SOURCE_H
+
+#include <stdint.h>
+
+#include "capture/frame.h"
+#include "common/common.h"
+
+typedef struct ms_source ms_source;
+
+typedef struct ms_source_opts {
+    const char *filter;   /* BPF expression, NULL for none */
+    int snaplen;          /* live only; 0 means 262144 */
+    bool promisc;         /* live only */
+    int timeout_ms;       /* live only: read timeout, 0 means 100 */
+} ms_source_opts;
+
+/* Opens a capture file ("-" reads stdin). NULL on failure with err filled:
+ * MS_EFORMAT (not a capture) or MS_EIO (cannot open), code in *code when code is non-NULL. */
+ms_source *ms_source_open_file(const char *path, const ms_source_opts *opts, ms_err *err, int *code);
+
+/* Opens a live interface. NULL on failure with err filled. */
+ms_source *ms_source_open_live(const char *iface, const ms_source_opts *opts, ms_err *err);
+
+/* Reads the next frame. Returns 1 with *frame filled, 0 at the end of input (or when
+ * ms_source_break was called), or MS_ETRUNC / MS_EIO with err naming the file and frame. */
+int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err);
+
+/* Asks a live read loop to stop (safe from a signal handler). */
+void ms_source_break(ms_source *src);
+
+/* Bytes of the file consumed so far and its size (0 when unknown: stdin, live), for progress. */
+uint64_t ms_source_offset(const ms_source *src);
+uint64_t ms_source_size(const ms_source *src);
+
+int ms_source_linktype(const ms_source *src);
+const char *ms_source_name(const ms_source *src);
+
+/* libpcap's received/dropped counters for a live source; returns 0 when available. */
+int ms_source_live_stats(ms_source *src, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
+
+void ms_source_close(ms_source *src);
+
+#endif

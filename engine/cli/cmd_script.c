@@ -1,0 +1,148 @@
+/* cmd_script.c — `moonshark -s FILE.lua [-s FILE2.lua] [OPTIONS] CAPTURE...`: runs user parsers over
+ * captures (records to stdout: table on a terminal, TSV when piped, --json, -w DIR for DIR/LOG.log).
+ * Holds the runner `moonshark http` shares: runtime + dispatcher + the CLI read loop. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "dispatch/dispatch.h"
+#include "lua/ms_lua.h"
+
+static const char script_usage[] =
+    "usage: moonshark -s FILE.lua [-s FILE2.lua ...] [OPTIONS] CAPTURE...\n"
+    "\n"
+    "Runs your Lua parsers over the captures. A parser registers a protocol with\n"
+    "moonshark.protocol{name=, tcp_ports=, udp_ports=, detect=} and emits records with\n"
+    "moonshark.emit(LOG, record); see docs/lua-api.md. Every *.lua file in the directories of\n"
+    "MOONSHARK_PATH (':'-separated) is loaded too.\n"
+    "\n"
+    "Options: --json | --tsv | --table (default: table on a terminal, TSV otherwise),\n"
+    "  -w DIR (one file per log: DIR/LOG.log), -f EXPR (BPF filter), -i IFACE (live),\n"
+    "  --stats (counters on stderr), --unsafe-lua (lift the sandbox: os, io writes, C modules),\n"
+    "  --lua-mem MB (Lua memory ceiling, default 256), --gap-timeout S, --idle-timeout S,\n"
+    "  --max-conns N, --max-pages N, -q, -h.\n";
+
+typedef struct lua_run {
+    ms_dispatch *d;
+} lua_run;
+
+static void on_packet(void *ud, ms_packet *pkt)
+{
+    lua_run *r = ud;
+    ms_dispatch_packet(r->d, pkt);
+}
+
+static void on_tick(void *ud, uint64_t now_ns)
+{
+    lua_run *r = ud;
+    ms_dispatch_tick(r->d, now_ns);
+}
+
+int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage)
+{
+    ms_cli_opts opts;
+    opts.command = builtin ? builtin : "script";
+    int rc = ms_cli_parse(argc, argv, &opts, usage);
+    if (rc == 1)
+        return 0;
+    if (rc)
+        return 2;
+    if (!builtin && opts.nscripts == 0) {
+        ms_cli_error("no parser given: use -s FILE.lua (see 'moonshark -s --help')");
+        return 2;
+    }
+    if (opts.ninputs == 0 && !opts.iface) {
+        ms_cli_error("no capture given: add a pcap/pcapng file (or -i IFACE for a live capture)");
+        return 2;
+    }
+
+    ms_lua_opts lopts;
+    ms_lua_opts_default(&lopts);
+    lopts.sandbox = !opts.unsafe_lua;
+    if (opts.lua_mem_mb)
+        lopts.mem_limit = (size_t)opts.lua_mem_mb << 20;
+    lopts.format = opts.format;
+    lopts.out = stdout;
+    lopts.out_dir = opts.out_dir;
+    ms_err err;
+    err.msg[0] = '\0';
+    ms_lua *rt = ms_lua_new(&lopts, &err);
+    if (!rt) {
+        ms_cli_error("%s", err.msg);
+        return 1;
+    }
+    rc = 0;
+    if (builtin)
+        rc = ms_lua_load_builtin(rt, builtin, &err);
+    if (rc == 0)
+        rc = ms_lua_load_path(rt, getenv("MOONSHARK_PATH"), &err);
+    for (int i = 0; rc == 0 && i < opts.nscripts; i++)
+        rc = ms_lua_load_file(rt, opts.scripts[i], &err);
+    if (rc) {
+        ms_cli_error("%s", err.msg);
+        ms_lua_free(rt);
+        return 2;
+    }
+    if (ms_lua_protocol_count(rt) == 0) {
+        ms_cli_error("the scripts registered no protocol: call moonshark.protocol{name=..., tcp_ports={...}}");
+        ms_lua_free(rt);
+        return 2;
+    }
+
+    ms_decode_opts dopts;
+    ms_decode_opts_default(&dopts);
+    dopts.eager = false; /* the dispatcher decodes only down to the transport layer */
+    ms_decode_ctx *ctx = ms_decode_ctx_new(&dopts);
+    ms_dispatch_opts dsp;
+    ms_dispatch_opts_default(&dsp);
+    if (opts.max_conns)
+        dsp.tcp.max_conns = (uint32_t)MS_MIN(opts.max_conns, (uint64_t)UINT32_MAX);
+    if (opts.max_pages)
+        dsp.tcp.max_pages_total = (uint32_t)MS_MIN(opts.max_pages, (uint64_t)UINT32_MAX);
+    if (opts.gap_timeout_ns)
+        dsp.gap_timeout_ns = opts.gap_timeout_ns;
+    if (opts.idle_timeout_ns)
+        dsp.idle_timeout_ns = opts.idle_timeout_ns;
+    ms_parser parser = ms_lua_parser(rt);
+    ms_dispatch *d = ctx ? ms_dispatch_new(&parser, &dsp, &err) : NULL;
+    if (!d) {
+        ms_cli_error("%s", ctx ? err.msg : "out of memory creating the decoder");
+        ms_decode_ctx_free(ctx);
+        ms_lua_free(rt);
+        return 1;
+    }
+
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    lua_run run = { d };
+    ms_run_hooks hooks = { on_packet, on_tick, NULL };
+    rc = ms_cli_run(&opts, ctx, &hooks, &run);
+    ms_dispatch_finish(d);
+    int out_rc = ms_lua_close_logs(rt);
+    fflush(stdout);
+    const ms_lua_stats *ls = ms_lua_get_stats(rt);
+    if (opts.stats) {
+        const ms_decode_stats *ds = ms_decode_ctx_stats(ctx);
+        fprintf(stderr, "frames %llu\nbytes %llu\n", (unsigned long long)ds->frames,
+                (unsigned long long)ds->bytes);
+        ms_dispatch_print_stats(d, stderr);
+        ms_lua_print_stats(rt, stderr);
+    } else if (ls->script_errors && !opts.quiet) {
+        fprintf(stderr, "moonshark: %llu script error(s); see the lines above (--stats for counters)\n",
+                (unsigned long long)ls->script_errors);
+    }
+    ms_dispatch_free(d);
+    ms_decode_ctx_free(ctx);
+    ms_lua_free(rt);
+    if (out_rc && rc == 0) {
+        ms_cli_error("writing the records failed");
+        rc = MS_EIO;
+    }
+    return ms_cli_exit_code(rc);
+}
+
+int ms_cmd_script(int argc, char **argv)
+{
+    return ms_cmd_lua_run(argc, argv, NULL, script_usage);
+}

@@ -1,0 +1,89 @@
+/* main.c — the moonshark command: the top-level help and the choice of command by its word
+ * (one file per command, cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+static const char main_usage[] =
+    "usage: moonshark COMMAND [OPTIONS] CAPTURE...\n"
+    "       moonshark -s PARSER.lua [OPTIONS] CAPTURE...\n"
+    "       moonshark COMMAND -i IFACE [-f FILTER] [OPTIONS]\n"
+    "\n"
+    "moonshark reads packet captures (pcap, pcapng, or a live interface), decodes every layer,\n"
+    "reassembles TCP streams and runs protocol parsers written in Lua over them.\n"
+    "\n"
+    "Commands:\n"
+    "  http      HTTP request log: one record per request, with its response (Zeek http.log fields)\n"
+    "  layers    the protocol stack of every frame, FRAME<TAB>eth:ethertype:ip:tcp\n"
+    "  stats     counts of frames, bytes, layers, decode errors and fragments\n"
+    "  streams   each TCP direction's reassembled bytes to its own file (-o DIR), like tcpflow\n"
+    "  conn      one line per connection (Zeek conn.log fields)\n"
+    "\n"
+    "Run 'moonshark COMMAND --help' for the options of a command.\n"
+    "\n"
+    "Common options:\n"
+    "  -r FILE          read this capture (captures may also be given as arguments; '-' is stdin)\n"
+    "  -i IFACE         capture live from IFACE (Ctrl-C stops and prints libpcap's counters)\n"
+    "  -f EXPR          BPF filter, e.g. 'tcp port 80' (files and live alike)\n"
+    "  -s FILE.lua      load a Lua parser (repeatable); also every *.lua in $MOONSHARK_PATH dirs\n"
+    "  --json           JSON lines (one object per record; reads with jq)\n"
+    "  --tsv            TSV with a Zeek-style #fields header (the default when piped)\n"
+    "  --table          aligned columns (the default on a terminal)\n"
+    "  -w DIR           write each log to DIR/NAME.log\n"
+    "  -o DIR           output directory (streams)\n"
+    "  --stats          print counters (decode errors, gaps, script errors, drops) on stderr at the end\n"
+    "  --progress, --no-progress   progress bar on stderr (default: when stderr is a terminal)\n"
+    "  --lazy           decode layers on demand only (default for http/streams/conn)\n"
+    "  --eager          decode every layer of every frame\n"
+    "  --snaplen N      live capture snap length (default 262144)\n"
+    "  --no-promisc     do not put the interface in promiscuous mode\n"
+    "  --gap-timeout S  give up waiting for missing TCP bytes after S seconds of capture time (30)\n"
+    "  --idle-timeout S close connections idle for S seconds of capture time (300)\n"
+    "  --max-conns N    TCP connections tracked at once; the least recently seen is evicted\n"
+    "  --max-pages N    out-of-order pages held in total (1900 bytes each)\n"
+    "  --lua-mem MB     memory ceiling of the Lua state (256)\n"
+    "  --unsafe-lua     lift the Lua sandbox (os, io writes, C modules)\n"
+    "  -q               no warnings on stderr\n"
+    "  -h, --help       this help;  --version  the version\n"
+    "\n"
+    "Exit status: 0 success, 1 an input failed (truncated or unreadable), 2 usage error or not a capture.\n";
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    { "http", ms_cmd_http },
+    { "layers", ms_cmd_layers },
+    { "stats", ms_cmd_stats },
+    { "streams", ms_cmd_streams },
+    { "conn", ms_cmd_conn },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return 2;
+    }
+    const char *word = argv[1];
+    if (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0 || strcmp(word, "help") == 0) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (strcmp(word, "--version") == 0) {
+        printf("moonshark %s\n", MS_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < MS_ARRAY_LEN(commands); i++)
+        if (strcmp(word, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    if (word[0] == '-') /* options first: a user script run (moonshark -s X.lua FILE) */
+        return ms_cmd_script(argc, argv);
+    ms_cli_error("unknown command '%s' (commands: http, layers, stats, streams, conn; see 'moonshark --help')",
+                 word);
+    return 2;
+}

@@ -1,0 +1,49 @@
+/* flow.h — the symmetric flow key of a TCP/UDP packet and the uid printed in every record.
+ * Both directions of a connection map to one key; the packet's direction says which side sent it.
+ * Pure functions over the packet: no table lives here (the TCP assembler and the UDP dispatch own
+ * their tables). */
+#ifndef MS_FLOW_H
+#define MS_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode/packet.h"
+
+typedef struct ms_endpoint {
+    uint8_t addr[16];  /* IPv4 in the first 4 bytes, rest zero */
+    uint16_t port;
+    uint8_t family;    /* 4 or 6 */
+} ms_endpoint;
+
+/* Canonical key: endpoint a sorts before endpoint b (address bytes, then port). */
+typedef struct ms_flow_key {
+    uint8_t a_addr[16];
+    uint8_t b_addr[16];
+    uint16_t a_port;
+    uint16_t b_port;
+    uint8_t family;    /* 4 or 6 */
+    uint8_t proto;     /* 6 TCP, 17 UDP */
+    uint8_t pad[2];    /* always zero, so keys compare with memcmp */
+} ms_flow_key;
+
+enum { MS_DIR_A_TO_B = 0, MS_DIR_B_TO_A = 1 };
+
+/* Builds the key of a decoded TCP/UDP packet; *dir is MS_DIR_A_TO_B when the packet's source is a.
+ * Returns 0, or MS_EINVAL when the packet has no IP + TCP/UDP. */
+int ms_flow_key_of(const ms_packet *pkt, ms_flow_key *key, int *dir);
+
+/* Well-mixed hash of a key (same for both directions by construction). */
+uint64_t ms_flow_hash(const ms_flow_key *key);
+
+/* The endpoints of one side of a key: side 0 = a, 1 = b. */
+ms_endpoint ms_flow_endpoint(const ms_flow_key *key, int side);
+
+/* Formats an address ("10.0.0.1", "2001:db8::1"); returns buf. size >= 46 is always enough. */
+char *ms_addr_format(const uint8_t *addr, int family, char *buf, size_t size);
+
+/* Zeek-style connection uid ("C" + base62), unique within a run: derived from a run seed and a
+ * connection counter so output is deterministic for a given input. buf needs 20 bytes. */
+void ms_uid_format(uint64_t seed, uint64_t counter, char *buf, size_t size);
+
+#endif
