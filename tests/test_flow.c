@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "flow/flow.h"
@@ -75,6 +76,12 @@ static void test_addresses_format_like_inet_ntop(void **state)
     assert_string_equal(ms_addr_format(v4, 4, buf, sizeof buf), "192.168.1.20");
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
 static void test_uids_are_deterministic_and_distinct(void **state)
 {
     (void)state;
@@ -88,6 +95,35 @@ static void test_uids_are_deterministic_and_distinct(void **state)
     assert_true(strlen(a) >= 12);
 }
 
+/* A connection is named by its key and the run-wide index of the frame that opened it: 4096 keys
+ * times 64 frame indexes give as many distinct uids (no table or thread enters into it). */
+static void test_uid_ids_differ_by_key_and_by_opening_frame(void **state)
+{
+    (void)state;
+    enum { NKEYS = 4096, NFRAMES = 64 };
+    static uint64_t ids[NKEYS * NFRAMES];
+    size_t n = 0;
+    for (int k = 0; k < NKEYS; k++) {
+        ms_flow_key key;
+        memset(&key, 0, sizeof key);
+        key.family = 4;
+        key.proto = 6;
+        key.a_addr[3] = (uint8_t)(k & 0xff);
+        key.b_addr[3] = 1;
+        key.a_port = (uint16_t)(1024 + (k >> 8));
+        key.b_port = 80;
+        for (uint64_t f = 0; f < NFRAMES; f++)
+            ids[n++] = ms_uid_id(&key, f * 1000003u);
+    }
+    qsort(ids, n, sizeof ids[0], cmp_u64);
+    for (size_t i = 1; i < n; i++)
+        assert_true(ids[i] != ids[i - 1]);
+    char a[24], b[24];
+    ms_uid_format(1, ids[0], a, sizeof a);
+    ms_uid_format(2, ids[0], b, sizeof b);
+    assert_string_not_equal(a, b); /* the run seed changes every uid */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +132,7 @@ int main(void)
         cmocka_unit_test(test_packet_without_transport_has_no_key),
         cmocka_unit_test(test_addresses_format_like_inet_ntop),
         cmocka_unit_test(test_uids_are_deterministic_and_distinct),
+        cmocka_unit_test(test_uid_ids_differ_by_key_and_by_opening_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@ typedef struct rec {
     bool log_data;              /* write data lines into the log (default on) */
     bool quiet_new;             /* leave "new" lines out of the log */
     uint64_t now;               /* capture time of the next segment */
+    uint64_t frames;            /* segments fed so far: the next one's frame index (names connections) */
     ms_tcp_assembler *a;
     ms_flow_key key;            /* 10.0.0.1:1234 (client, side a) <-> 10.0.0.2:80 */
     ms_tcp_conn_info info;      /* copy of the connection facts at complete() */
@@ -143,7 +144,7 @@ static inline void rec_free(rec *r)
 static inline void seg_n(rec *r, char who, uint32_t seq, uint8_t flags, const void *data, size_t len)
 {
     ms_tcp_segment s = { .seq = seq, .ack = 0, .flags = flags, .payload = data, .len = (uint32_t)len,
-                         .ts_ns = r->now };
+                         .ts_ns = r->now, .frame_index = r->frames++ };
     r->now += 1000000;
     ms_tcp_assemble(r->a, &r->key, who == 'c' ? MS_DIR_A_TO_B : MS_DIR_B_TO_A, &s);
 }

@@ -14,6 +14,9 @@ typedef struct ms_frame {
     int linktype;        /* DLT_/LINKTYPE_ value from libpcap */
     uint32_t ifindex;    /* interface index (pcapng), 0 otherwise */
     uint64_t number;     /* 1-based frame number within its file */
+    uint64_t index;      /* 0-based position in the whole run (every input, in read order), set by
+                          * the read loop: a connection's uid derives from its first frame's index,
+                          * so uids do not depend on how the work is split */
 } ms_frame;
 
 #endif

@@ -39,7 +39,7 @@ int ms_cli_exit_code(int rc)
 enum {
     OPT_JSON = 1000, OPT_TSV, OPT_TABLE, OPT_STATS, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_LAZY, OPT_EAGER,
     OPT_SNAPLEN, OPT_NO_PROMISC, OPT_GAP_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_MAX_PAGES,
-    OPT_LUA_MEM, OPT_UNSAFE_LUA, OPT_VERSION,
+    OPT_LUA_MEM, OPT_UNSAFE_LUA, OPT_VERSION, OPT_SEED,
 };
 
 static const struct option long_opts[] = {
@@ -58,6 +58,7 @@ static const struct option long_opts[] = {
     { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
     { "max-pages", required_argument, NULL, OPT_MAX_PAGES },
     { "lua-mem", required_argument, NULL, OPT_LUA_MEM },
+    { "seed", required_argument, NULL, OPT_SEED },
     { "unsafe-lua", no_argument, NULL, OPT_UNSAFE_LUA },
     { "version", no_argument, NULL, OPT_VERSION },
     { "help", no_argument, NULL, 'h' },
@@ -100,6 +101,26 @@ static int add_input(ms_cli_opts *o, const char *path)
     return 0;
 }
 
+/* The seed of connection uids when --seed is not given: $MOONSHARK_SEED, else a fresh one per run
+ * (like Zeek), so logs of separate runs can be merged without uids colliding. */
+static int run_seed(uint64_t *seed)
+{
+    const char *env = getenv("MOONSHARK_SEED");
+    if (env && *env)
+        return parse_count("MOONSHARK_SEED", env, UINT64_MAX, seed);
+    uint64_t s = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(&s, sizeof s, 1, f) != 1) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid() << 32;
+    }
+    if (f)
+        fclose(f);
+    *seed = s;
+    return 0;
+}
+
 int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
 {
     /* argv[0] is the command word ("http") for subcommands, the program for script runs */
@@ -113,6 +134,7 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
     opterr = 0;
     int c;
     uint64_t n;
+    bool seed_given = false;
     while ((c = getopt_long(argc, argv, ":r:i:f:s:w:o:qh", long_opts, NULL)) != -1) {
         switch (c) {
         case 'r':
@@ -172,6 +194,11 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
                 return MS_EINVAL;
             break;
         case OPT_UNSAFE_LUA: o->unsafe_lua = true; break;
+        case OPT_SEED:
+            if (parse_count("--seed", optarg, UINT64_MAX, &o->seed))
+                return MS_EINVAL;
+            seed_given = true;
+            break;
         case ':':
             ms_cli_error("option %s needs a value (see 'moonshark %s%s--help')", argv[optind - 1],
                          o->command ? o->command : "", o->command ? " " : "");
@@ -185,6 +212,8 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
     for (int i = optind; i < argc; i++)
         if (add_input(o, argv[i]))
             return MS_EINVAL;
+    if (!seed_given && run_seed(&o->seed))
+        return MS_EINVAL;
     if (o->iface && o->ninputs) {
         ms_cli_error("give either -i IFACE or capture files, not both");
         return MS_EINVAL;
@@ -260,7 +289,7 @@ static void progress_draw(progress *p, ms_source *src, uint64_t frames, bool fin
 }
 
 static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ctx, const ms_run_hooks *hooks,
-                      void *ud, progress *prog, uint64_t *last_tick)
+                      void *ud, progress *prog, uint64_t *last_tick, uint64_t *run_frames)
 {
     ms_frame frame;
     ms_packet pkt;
@@ -271,6 +300,7 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
     prog->started = prog->last_draw = now_seconds();
     prog->drawn = false;
     while ((rc = ms_source_next(src, &frame, &err)) == 1) {
+        frame.index = (*run_frames)++;
         ms_packet_start(&pkt, ctx, &frame);
         hooks->on_packet(ud, &pkt);
         frames++;
@@ -303,7 +333,7 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
     interrupted = 0;
 
     int result = 0;
-    uint64_t last_tick = 0;
+    uint64_t last_tick = 0, run_frames = 0;
     ms_source_opts sopts = { opts->filter, opts->snaplen, !opts->no_promisc, 100 };
     ms_err err;
     progress prog = { false, false, 0, 0, 0, opts->ninputs };
@@ -316,7 +346,7 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
         } else {
             if (!opts->quiet)
                 fprintf(stderr, "moonshark: capturing on %s (Ctrl-C to stop)\n", opts->iface);
-            result = run_source(opts, src, ctx, hooks, ud, &prog, &last_tick);
+            result = run_source(opts, src, ctx, hooks, ud, &prog, &last_tick, &run_frames);
             uint64_t recv, drop, ifdrop;
             if (ms_source_live_stats(src, &recv, &drop, &ifdrop) == 0)
                 fprintf(stderr, "moonshark: %s: %llu packets received by filter, %llu dropped by kernel, "
@@ -339,7 +369,7 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
             prog.index = i;
             prog.on = opts->progress == 1 || (opts->progress == -1 && isatty(STDERR_FILENO) &&
                                               ms_source_size(src) > 0);
-            int rc = run_source(opts, src, ctx, hooks, ud, &prog, &last_tick);
+            int rc = run_source(opts, src, ctx, hooks, ud, &prog, &last_tick, &run_frames);
             if (rc && result == 0)
                 result = rc;
             if (hooks->on_input_end)

@@ -96,6 +96,7 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
     ms_decode_ctx *ctx = ms_decode_ctx_new(&dopts);
     ms_dispatch_opts dsp;
     ms_dispatch_opts_default(&dsp);
+    dsp.tcp.uid_seed = opts.seed;
     if (opts.max_conns)
         dsp.tcp.max_conns = (uint32_t)MS_MIN(opts.max_conns, (uint64_t)UINT32_MAX);
     if (opts.max_pages)

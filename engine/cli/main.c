@@ -44,6 +44,8 @@ static const char main_usage[] =
     "  --max-conns N    TCP connections tracked at once; the least recently seen is evicted\n"
     "  --max-pages N    out-of-order pages held in total (1900 bytes each)\n"
     "  --lua-mem MB     memory ceiling of the Lua state (256)\n"
+    "  --seed N         seed of connection uids: a fresh one per run by default (or $MOONSHARK_SEED);\n"
+    "                   the same seed and input give the same uids, so separate commands' logs join\n"
     "  --unsafe-lua     lift the Lua sandbox (os, io writes, C modules)\n"
     "  -q               no warnings on stderr\n"
     "  -h, --help       this help;  --version  the version\n"

@@ -71,6 +71,7 @@ void ms_cmd_print_tcp_stats(FILE *f, const ms_tcp_stats *s)
 void ms_cmd_tcp_opts(const ms_cli_opts *o, ms_tcp_opts *t)
 {
     ms_tcp_opts_default(t);
+    t->uid_seed = o->seed;
     if (o->max_conns)
         t->max_conns = (uint32_t)MS_MIN(o->max_conns, (uint64_t)UINT32_MAX);
     if (o->max_pages)

@@ -40,7 +40,6 @@ struct ms_dispatch {
     udp_flow **buckets;
     uint64_t nbuckets;        /* power of two */
     udp_flow *udp_oldest, *udp_newest;
-    uint64_t udp_counter;
     uint64_t udp_seed;
 };
 
@@ -201,12 +200,12 @@ static void udp_close(ms_dispatch *d, udp_flow *f, const char *reason)
 }
 
 /* Opens the parser's side of a new flow; NULL (counted) when it could not. */
-static void *udp_open_parser(ms_dispatch *d, const udp_flow *f, uint64_t ts)
+static void *udp_open_parser(ms_dispatch *d, const udp_flow *f, uint64_t ts, uint64_t frame_index)
 {
     ms_parser_conn_info info;
     memset(&info, 0, sizeof info);
     char uid[24];
-    ms_uid_format(d->udp_seed, d->udp_counter++, uid, sizeof uid);
+    ms_uid_format(d->udp_seed, ms_uid_id(&f->key, frame_index), uid, sizeof uid);
     info.uid = uid;
     info.client = ms_flow_endpoint(&f->key, f->client_side);
     info.server = ms_flow_endpoint(&f->key, f->client_side ^ 1);
@@ -257,7 +256,7 @@ static void udp_packet(ms_dispatch *d, ms_packet *pkt)
         bool s_known = d->ops->claims_udp_port(d->parser.impl, se.port);
         bool r_known = d->ops->claims_udp_port(d->parser.impl, re.port);
         f->client_side = (s_known && !r_known) ? sender ^ 1 : sender;
-        f->lc = udp_open_parser(d, f, ts);
+        f->lc = udp_open_parser(d, f, ts, pkt->frame.index);
     } else {
         udp_unlink(d, f);
         udp_push_newest(d, f);

@@ -67,10 +67,15 @@ char *ms_addr_format(const uint8_t *addr, int family, char *buf, size_t size)
     return buf;
 }
 
-void ms_uid_format(uint64_t seed, uint64_t counter, char *buf, size_t size)
+uint64_t ms_uid_id(const ms_flow_key *key, uint64_t frame_index)
+{
+    return mix64(ms_flow_hash(key) ^ mix64(frame_index + 0x632be59bd9b4e019ULL));
+}
+
+void ms_uid_format(uint64_t seed, uint64_t id, char *buf, size_t size)
 {
     static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    uint64_t v = mix64(seed ^ mix64(counter + 1));
+    uint64_t v = mix64(seed ^ mix64(id + 1));
     char tmp[24];
     size_t n = 0;
     tmp[n++] = 'C';
@@ -78,7 +83,7 @@ void ms_uid_format(uint64_t seed, uint64_t counter, char *buf, size_t size)
         tmp[n++] = digits[v % 62];
         v /= 62;
         if (v == 0)
-            v = mix64(counter ^ (uint64_t)i ^ seed);
+            v = mix64(id ^ (uint64_t)i ^ seed);
     }
     tmp[n] = '\0';
     if (size) {

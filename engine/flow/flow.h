@@ -42,8 +42,13 @@ ms_endpoint ms_flow_endpoint(const ms_flow_key *key, int side);
 /* Formats an address ("10.0.0.1", "2001:db8::1"); returns buf. size >= 46 is always enough. */
 char *ms_addr_format(const uint8_t *addr, int family, char *buf, size_t size);
 
-/* Zeek-style connection uid ("C" + base62), unique within a run: derived from a run seed and a
- * connection counter so output is deterministic for a given input. buf needs 20 bytes. */
-void ms_uid_format(uint64_t seed, uint64_t counter, char *buf, size_t size);
+/* Zeek-style connection uid ("C" + base62) of the number id under a run seed: the same seed and id
+ * give the same uid. buf needs 20 bytes. */
+void ms_uid_format(uint64_t seed, uint64_t id, char *buf, size_t size);
+
+/* The number that names a connection: its key and the run-wide index of the frame that opened it
+ * (ms_frame.index). No frame opens two connections, so it is unique within a run; and it does not
+ * depend on which table or worker thread holds the connection. */
+uint64_t ms_uid_id(const ms_flow_key *key, uint64_t frame_index);
 
 #endif

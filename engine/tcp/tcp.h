@@ -41,6 +41,7 @@ typedef struct ms_tcp_segment {
     const uint8_t *payload;  /* borrowed for the call */
     uint32_t len;
     uint64_t ts_ns;
+    uint64_t frame_index;    /* ms_frame.index of the packet (names the connection it opens) */
 } ms_tcp_segment;
 
 /* Per-half accounting: seen = delivered + overlap + discarded (+ queued), exactly. The fields
@@ -106,7 +107,6 @@ typedef struct ms_tcp_conn_info {
     ms_endpoint client;        /* orig_h / orig_p */
     ms_endpoint server;        /* resp_h / resp_p */
     bool client_guessed;       /* no SYN seen: client is the first packet's sender */
-    uint64_t uid_counter;      /* per-assembler connection number (for ms_uid_format) */
     char uid[24];              /* Zeek-style uid */
     char history[32];          /* Zeek conn.log history letters, e.g. "ShADadFf" */
     ms_tcp_close_reason close_reason; /* why complete() was called (NONE before) */
@@ -132,7 +132,8 @@ typedef struct ms_tcp_opts {
     uint32_t max_pages_per_conn;   /* default 4096 pages (page = 1900 bytes of payload) */
     uint32_t max_pages_total;      /* default 16384 (31 MB) */
     uint32_t max_conns;            /* default 262144 */
-    uint64_t uid_seed;             /* seed for connection uids (default fixed: deterministic output) */
+    uint64_t uid_seed;             /* run seed of connection uids (default fixed, so the library's output is
+                                    * deterministic; the command line draws one per run unless --seed) */
     uint64_t lru_granularity_ns;   /* a connection moves to the recent end of the LRU list at most once
                                     * per this much capture time (default 100 ms; 0 = every packet):
                                     * eviction and idle close are exact to this granularity */

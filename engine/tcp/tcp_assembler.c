@@ -750,8 +750,7 @@ static ms_tcp_conn *new_conn(ms_tcp_assembler *a, const ms_flow_key *key, uint64
     }
     c->info.client = ms_flow_endpoint(key, c->client_side);
     c->info.server = ms_flow_endpoint(key, 1 - c->client_side);
-    c->info.uid_counter = a->uid_counter++;
-    ms_uid_format(a->opts.uid_seed, c->info.uid_counter, c->info.uid, sizeof c->info.uid);
+    ms_uid_format(a->opts.uid_seed, ms_uid_id(key, seg->frame_index), c->info.uid, sizeof c->info.uid);
     c->info.first_ts_ns = seg->ts_ns;
     c->lru_ts_ns = seg->ts_ns;
     a->stats.conns_created++;

@@ -111,7 +111,6 @@ struct ms_tcp_assembler {
     uint64_t conns_allocated;
     ms_tcp_conn *lru_head, *lru_tail;
     ms_tcp_conn *q_head, *q_tail;
-    uint64_t uid_counter;
     uint64_t hash_seed;        /* per-assembler seed of ms_tcp_key_hash */
     uint64_t now_ns;           /* latest capture time seen */
     /* delivery scratch */
