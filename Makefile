@@ -3,6 +3,8 @@
 #   make SAN=1 ...  the same with ASan + UBSan (build-san/)
 #   make test       unit suites, sanitizer suites, end-to-end tests
 #   make run        HTTP request log of the bundled sample capture
+#   make install    PREFIX=/usr/local DESTDIR=: bin, man page, protocols, library, headers, .pc
+#   make uninstall  removes what make install put there
 
 CC      ?= cc
 PKGS    := libpcap lua5.4
@@ -18,15 +20,20 @@ SANFLAGS :=
 OPT     ?= -O2
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# pkg-config runs when a recipe first needs the flags, never while this file is parsed: on a fresh
+# machine the packages appear only when check-deps (an order-only prerequisite of every compile)
+# has installed them. Each is memoised on first use (the `= $(eval X := ...)$(X)` idiom); keep
+# every variable built from them recursive (`=`), or `make run` breaks again on a fresh machine
+# (.ci/run proves it by removing packages first).
+PKG_CFLAGS  = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS    = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
+CMOCKA_LIBS = $(eval CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null))$(CMOCKA_LIBS)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               -Iengine -I. $(PKG_CFLAGS)
-LDLIBS  := $(PKG_LIBS) -lm
+LDLIBS  = $(PKG_LIBS) -lm
 LDFLAGS += $(SANFLAGS)
 
 # The engine's stages and the Lua bridge go into one static library; engine/cli/ is the command.
@@ -59,11 +66,14 @@ help:
 deps:
 	@sh .ci/deps.sh $(DEPS_PKGS)
 
+# An order-only prerequisite of every compile, so with -j the packages are in before any compiler runs.
 check-deps:
-	@pkg-config --exists $(PKGS) cmocka 2>/dev/null || sh .ci/deps.sh $(DEPS_PKGS)
+	@pkg-config --exists $(PKGS) cmocka 2>/dev/null || { sh .ci/deps.sh $(DEPS_PKGS) && \
+	    pkg-config --exists $(PKGS) cmocka; } || \
+	    { echo "moonshark: pkg-config still finds no $(PKGS) cmocka after installing $(DEPS_PKGS)" >&2; exit 1; }
 
 # ---- build ----------------------------------------------------------------
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -71,7 +81,7 @@ $(EMBED_C): $(EMBED_LUA) tools/embed_lua.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed_lua.sh $(EMBED_LUA) > $@
 
-$(EMBED_OBJ): $(EMBED_C)
+$(EMBED_OBJ): $(EMBED_C) | check-deps
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
 
 $(LIB): $(LIB_OBJ) $(EMBED_OBJ)

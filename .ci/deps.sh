@@ -18,5 +18,7 @@ else
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# the package lists already on the machine usually do; fetch fresh ones only when they do not
+$SUDO apt-get install -y -qq $missing >/dev/null 2>&1 && exit 0
 $SUDO apt-get update -qq >/dev/null || { echo "moonshark: apt-get update failed" >&2; exit 1; }
 $SUDO apt-get install -y -qq $missing >/dev/null || { echo "moonshark: apt-get install$missing failed" >&2; exit 1; }
