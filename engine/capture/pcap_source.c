@@ -236,3 +236,32 @@ void ms_source_close(ms_source *src)
     free(src->iobuf);
     free(src);
 }
+
+int ms_source_interfaces(void (*fn)(void *ud, const ms_iface *iface), void *ud, ms_err *err)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_if_t *all = NULL;
+    if (pcap_findalldevs(&all, errbuf) != 0)
+        return ms_fail(err, MS_EIO, "cannot list interfaces: %s", errbuf);
+    int n = 0;
+    for (pcap_if_t *d = all; d; d = d->next, n++) {
+        ms_iface in = { d->name, d->description, 0 };
+        if (d->flags & PCAP_IF_UP)
+            in.flags |= MS_IFACE_UP;
+        if (d->flags & PCAP_IF_RUNNING)
+            in.flags |= MS_IFACE_RUNNING;
+        if (d->flags & PCAP_IF_LOOPBACK)
+            in.flags |= MS_IFACE_LOOPBACK;
+        if (d->flags & PCAP_IF_WIRELESS)
+            in.flags |= MS_IFACE_WIRELESS;
+        switch (d->flags & PCAP_IF_CONNECTION_STATUS) {
+        case PCAP_IF_CONNECTION_STATUS_CONNECTED: in.flags |= MS_IFACE_CONNECTED; break;
+        case PCAP_IF_CONNECTION_STATUS_DISCONNECTED: in.flags |= MS_IFACE_DISCONNECTED; break;
+        case PCAP_IF_CONNECTION_STATUS_NOT_APPLICABLE: in.flags |= MS_IFACE_STATUS_NA; break;
+        default: break;
+        }
+        fn(ud, &in);
+    }
+    pcap_freealldevs(all);
+    return n;
+}

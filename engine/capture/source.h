@@ -44,4 +44,20 @@ int ms_source_live_stats(ms_source *src, uint64_t *received, uint64_t *dropped, 
 
 void ms_source_close(ms_source *src);
 
+/* An interface libpcap can capture on, as ms_source_interfaces hands it over (-D). */
+enum {
+    MS_IFACE_UP = 1 << 0, MS_IFACE_RUNNING = 1 << 1, MS_IFACE_LOOPBACK = 1 << 2, MS_IFACE_WIRELESS = 1 << 3,
+    MS_IFACE_CONNECTED = 1 << 4, MS_IFACE_DISCONNECTED = 1 << 5,
+    MS_IFACE_STATUS_NA = 1 << 6,  /* connection status does not apply (lo, any); none of the three: unknown */
+};
+typedef struct ms_iface {
+    const char *name;         /* what -i takes */
+    const char *description;  /* NULL when libpcap has none */
+    unsigned flags;           /* MS_IFACE_* */
+} ms_iface;
+
+/* Calls fn once per interface, in libpcap's order (pcap_findalldevs). Returns the number of
+ * interfaces, or MS_EIO with err filled. */
+int ms_source_interfaces(void (*fn)(void *ud, const ms_iface *iface), void *ud, ms_err *err);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ int ms_cli_exit_code(int rc)
 enum {
     OPT_JSON = 1000, OPT_TSV, OPT_TABLE, OPT_STATS, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_LAZY, OPT_EAGER,
     OPT_SNAPLEN, OPT_NO_PROMISC, OPT_GAP_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_MAX_PAGES,
-    OPT_LUA_MEM, OPT_UNSAFE_LUA, OPT_VERSION, OPT_SEED,
+    OPT_LUA_MEM, OPT_UNSAFE_LUA, OPT_VERSION, OPT_SEED, OPT_NO_DROP_PRIVILEGES,
 };
 
 static const struct option long_opts[] = {
@@ -60,6 +61,7 @@ static const struct option long_opts[] = {
     { "lua-mem", required_argument, NULL, OPT_LUA_MEM },
     { "seed", required_argument, NULL, OPT_SEED },
     { "unsafe-lua", no_argument, NULL, OPT_UNSAFE_LUA },
+    { "no-drop-privileges", no_argument, NULL, OPT_NO_DROP_PRIVILEGES },
     { "version", no_argument, NULL, OPT_VERSION },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -101,6 +103,40 @@ static int add_input(ms_cli_opts *o, const char *path)
     return 0;
 }
 
+static void print_iface(void *ud, const ms_iface *in)
+{
+    int *n = ud;
+    static const struct { unsigned flag; const char *name; } names[] = {
+        { MS_IFACE_UP, "Up" }, { MS_IFACE_RUNNING, "Running" }, { MS_IFACE_WIRELESS, "Wireless" },
+        { MS_IFACE_LOOPBACK, "Loopback" }, { MS_IFACE_CONNECTED, "Connected" },
+        { MS_IFACE_DISCONNECTED, "Disconnected" },
+    };
+    printf("%d.%s", ++*n, in->name);
+    if (in->description)
+        printf(" (%s)", in->description);
+    const char *sep = " [";
+    for (size_t i = 0; i < MS_ARRAY_LEN(names); i++)
+        if (in->flags & names[i].flag) {
+            printf("%s%s", sep, names[i].name);
+            sep = ", ";
+        }
+    puts(sep[0] == ',' ? "]" : " [none]");
+}
+
+/* -D: tcpdump's listing (N.NAME (description) [Up, Running, ...]), then the process ends. */
+static _Noreturn void list_interfaces(void)
+{
+    ms_err err;
+    int n = 0;
+    int rc = ms_source_interfaces(print_iface, &n, &err);
+    if (rc < 0)
+        ms_cli_error("%s", err.msg);
+    else if (rc == 0)
+        ms_cli_error("no interface to capture on (run as root, or grant CAP_NET_RAW, to see them all)");
+    fflush(stdout);
+    exit(rc > 0 ? 0 : 1);
+}
+
 /* The seed of connection uids when --seed is not given: $MOONSHARK_SEED, else a fresh one per run
  * (like Zeek), so logs of separate runs can be merged without uids colliding. */
 static int run_seed(uint64_t *seed)
@@ -135,7 +171,7 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
     int c;
     uint64_t n;
     bool seed_given = false;
-    while ((c = getopt_long(argc, argv, ":r:i:f:s:w:o:qh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:i:f:s:w:o:qhc:DZ:", long_opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (add_input(o, optarg))
@@ -153,6 +189,17 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
         case 'w':
         case 'o': o->out_dir = optarg; break;
         case 'q': o->quiet = true; break;
+        case 'c':
+            if (parse_count("-c", optarg, UINT64_MAX, &o->count))
+                return MS_EINVAL;
+            if (o->count == 0) {
+                ms_cli_error("-c: give 1 or more packets");
+                return MS_EINVAL;
+            }
+            break;
+        case 'D': list_interfaces();
+        case 'Z': o->drop_user = optarg; break;
+        case OPT_NO_DROP_PRIVILEGES: o->keep_root = true; break;
         case 'h':
             fputs(usage ? usage : "usage: moonshark COMMAND [OPTIONS] CAPTURE... (see 'moonshark --help')\n", stdout);
             return 1;
@@ -214,6 +261,14 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
             return MS_EINVAL;
     if (!seed_given && run_seed(&o->seed))
         return MS_EINVAL;
+    if (o->drop_user && o->keep_root) {
+        ms_cli_error("give either -Z USER or --no-drop-privileges, not both");
+        return MS_EINVAL;
+    }
+    if (o->drop_user && !getpwnam(o->drop_user)) { /* before any work, not after the capture opened */
+        ms_cli_error("-Z %s: no such user", o->drop_user);
+        return MS_EINVAL;
+    }
     if (o->iface && o->ninputs) {
         ms_cli_error("give either -i IFACE or capture files, not both");
         return MS_EINVAL;
@@ -310,6 +365,8 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
         }
         if (prog->on && (frames & 4095) == 0)
             progress_draw(prog, src, frames, false);
+        if (opts->count && *run_frames >= opts->count)
+            break; /* -c N */
     }
     current_source = NULL;
     if (prog->on)
@@ -318,8 +375,33 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
         ms_cli_error("%s", err.msg);
         return rc;
     }
-    (void)opts;
     return 0;
+}
+
+/* Whom to become once the first input is open: -Z USER; nobody for a live capture started as root
+ * (as tcpdump does) unless --no-drop-privileges; NULL to stay. Without root there is nothing to
+ * drop: -Z is then ignored, with a warning. */
+static const char *drop_target(const ms_cli_opts *o)
+{
+    if (o->keep_root)
+        return NULL;
+    if (getuid() != 0 && geteuid() != 0) {
+        if (o->drop_user && !o->quiet)
+            ms_cli_error("warning: -Z %s ignored: not running as root", o->drop_user);
+        return NULL;
+    }
+    if (o->drop_user)
+        return o->drop_user;
+    return o->iface ? "nobody" : NULL;
+}
+
+static int drop_now(const char *user)
+{
+    ms_err err;
+    if (ms_cli_drop_privileges(user, &err) == 0)
+        return 0;
+    ms_cli_error("%s (stopping rather than going on as root; --no-drop-privileges keeps root)", err.msg);
+    return MS_EIO;
 }
 
 int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks, void *ud)
@@ -337,15 +419,20 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
     ms_source_opts sopts = { opts->filter, opts->snaplen, !opts->no_promisc, 100 };
     ms_err err;
     progress prog = { false, false, 0, 0, 0, opts->ninputs };
+    const char *drop_to = drop_target(opts);
 
     if (opts->iface) {
         ms_source *src = ms_source_open_live(opts->iface, &sopts, &err);
         if (!src) {
             ms_cli_error("%s", err.msg);
             result = MS_EIO;
+        } else if (drop_to && drop_now(drop_to) != 0) {
+            result = MS_EIO;
+            ms_source_close(src);
         } else {
             if (!opts->quiet)
-                fprintf(stderr, "moonshark: capturing on %s (Ctrl-C to stop)\n", opts->iface);
+                fprintf(stderr, "moonshark: capturing on %s%s%s (Ctrl-C to stop)\n", opts->iface,
+                        drop_to ? " as user " : "", drop_to ? drop_to : "");
             result = run_source(opts, src, ctx, hooks, ud, &prog, &last_tick, &run_frames);
             uint64_t recv, drop, ifdrop;
             if (ms_source_live_stats(src, &recv, &drop, &ifdrop) == 0)
@@ -358,6 +445,8 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
         }
     } else {
         for (int i = 0; i < opts->ninputs && !interrupted; i++) {
+            if (opts->count && run_frames >= opts->count)
+                break; /* -c N reached in an earlier file */
             int code;
             ms_source *src = ms_source_open_file(opts->inputs[i], &sopts, &err, &code);
             if (!src) {
@@ -365,6 +454,15 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
                 if (result == 0 || code == MS_EFORMAT || code == MS_EINVAL)
                     result = code;
                 continue;
+            }
+            if (drop_to) { /* -Z with files: after the first one is open (later ones open as USER) */
+                const char *user = drop_to;
+                drop_to = NULL;
+                if (drop_now(user) != 0) {
+                    ms_source_close(src);
+                    result = MS_EIO;
+                    break;
+                }
             }
             prog.index = i;
             prog.on = opts->progress == 1 || (opts->progress == -1 && isatty(STDERR_FILENO) &&

@@ -41,6 +41,9 @@ typedef struct ms_cli_opts {
     uint64_t max_pages;                     /* --max-pages N (0 = default) */
     uint64_t lua_mem_mb;                    /* --lua-mem MB (0 = default) */
     uint64_t seed;                          /* --seed N, $MOONSHARK_SEED, or drawn per run: uids */
+    uint64_t count;                         /* -c N: stop after N packets in all (0 = no limit) */
+    const char *drop_user;                  /* -Z USER: switch to USER once the input is open */
+    bool keep_root;                         /* --no-drop-privileges (live capture as root) */
 } ms_cli_opts;
 
 /* Parses argv (after the command word) into opts. Prints a clear one-line error and returns
@@ -64,6 +67,10 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
 
 /* Process exit status for a run result: 0 ok, 1 input error, 2 usage / not a capture. */
 int ms_cli_exit_code(int rc);
+
+/* privs.c: switches to USER for good (initgroups, setgid, setuid, in that order) and verifies the
+ * ids, the group list and that root cannot be regained. 0, or a negative code with err filled. */
+int ms_cli_drop_privileges(const char *user, ms_err *err);
 
 /* Writes "moonshark: MESSAGE\n" on stderr. */
 void ms_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
