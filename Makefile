@@ -55,8 +55,26 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(sort $(wildcard tests/helpers/*.c))
 TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
+# make install: where things go (GNU names; DESTDIR= stages into a tree, e.g. for a package).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+VERSION    := $(shell sed -n 's/^\#define MS_VERSION "\(.*\)"/\1/p' engine/cli/cli.h)
+# The embedding API: what a C program includes to drive the engine (capture → decode → tcp →
+# dispatch → the Lua parsers). Each one's own includes are in the list; they install under
+# include/moonshark/ in the source tree's shape (engine/X/Y.h → X/Y.h, lua/ms_lua.h → lua/ms_lua.h),
+# since they include each other by folder ("capture/frame.h"). Internal headers (decode/layers,
+# tcp_internal, the Lua bridge's own) stay out. tests/e2e/install.sh compiles each one alone.
+PUBLIC_HEADERS := engine/common/common.h engine/capture/frame.h engine/capture/source.h \
+                  engine/decode/packet.h engine/decode/decode.h engine/flow/flow.h engine/tcp/tcp.h \
+                  engine/output/output.h engine/dispatch/parser.h engine/dispatch/dispatch.h lua/ms_lua.h
+MAN     := $(BUILD)/moonshark.1
+
 .SECONDARY:
-.PHONY: all deps check-deps run test unit e2e san-unit bench fuzz clean help lint tools
+.PHONY: all deps check-deps run test unit e2e san-unit bench fuzz clean help lint tools man install uninstall
 all: check-deps $(BIN) tools
 
 help:
@@ -97,6 +115,34 @@ TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 tools: $(TOOL_BIN)
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- install ----------------------------------------------------------------
+# The man page is made from the binary's --help texts (tools/gen_man.sh), so the two cannot drift.
+man: $(MAN)
+$(MAN): $(BIN) tools/gen_man.sh
+	sh tools/gen_man.sh $(BIN) > $@.tmp && mv $@.tmp $@
+
+# moonshark.pc is written here, with this run's PREFIX/LIBDIR/INCLUDEDIR. Only a static library is
+# installed, so its packages are Requires, not Requires.private: a plain `pkg-config --libs
+# moonshark` must name -lpcap and -llua5.4 for the link to succeed.
+install: all $(MAN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(LIBDIR)/pkgconfig \
+	    $(DESTDIR)$(DATADIR)/moonshark/protocols
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/moonshark
+	install -m 644 $(MAN) $(DESTDIR)$(MANDIR)/man1/moonshark.1
+	install -m 644 $(sort $(wildcard protocols/*.lua)) $(DESTDIR)$(DATADIR)/moonshark/protocols/
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libmoonshark.a
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: moonshark' \
+	    'Description: packet-analysis engine: capture, decode, TCP reassembly, Lua 5.4 parsers' \
+	    'Version: $(VERSION)' 'Requires: libpcap lua5.4' 'Libs: -L$${libdir} -lmoonshark -lm' \
+	    'Cflags: -I$${includedir}/moonshark -I$${includedir}' > $(DESTDIR)$(LIBDIR)/pkgconfig/moonshark.pc
+	for h in $(PUBLIC_HEADERS); do \
+	    install -D -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/moonshark/$${h#engine/} || exit 1; done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/moonshark $(DESTDIR)$(MANDIR)/man1/moonshark.1 \
+	    $(DESTDIR)$(LIBDIR)/libmoonshark.a $(DESTDIR)$(LIBDIR)/pkgconfig/moonshark.pc
+	rm -rf $(DESTDIR)$(DATADIR)/moonshark $(DESTDIR)$(INCLUDEDIR)/moonshark
 
 # ---- tests ----------------------------------------------------------------
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJ) $(LIB)
