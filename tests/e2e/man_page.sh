@@ -35,37 +35,37 @@ done
 cat "$tmp"/help.* > "$tmp/all_help"
 
 # ---- options: the parsers' against the help -----------------------------------------------
-# accepted DIR: every option the C files in DIR accept, one per line (-x or --name)
+# accepted FILE...: every option these C files accept, one per line (-x or --name)
 accepted() {
-    for f in "$1"/*.c; do
-        grep -o '{ *"[a-z0-9][a-z0-9-]*", *\(no\|required\|optional\)_argument' "$f" | sed 's/^{ *"\([^"]*\)".*/--\1/'
-        grep -o 'getopt\(_long\)\{0,1\} *([^;"]*"[^"]*"' "$f" | sed 's/.*"\([^"]*\)"$/\1/' | tr -d ':' | fold -w1 | sed 's/^/-/'
-        grep -o 'strcmp([^,]*, *"-[^"]*")' "$f" | sed 's/.*"\(-[^"]*\)")$/\1/'
-    done | sort -u
+    {
+        grep -ho '{ *"[a-z0-9][a-z0-9-]*", *\(no\|required\|optional\)_argument' "$@" | sed 's/^{ *"\([^"]*\)".*/--\1/'
+        grep -ho 'getopt\(_long\)\{0,1\} *([^;"]*"[^"]*"' "$@" | sed 's/.*"\([^"]*\)"$/\1/' | tr -d ':' | fold -w1 | sed 's/^/-/'
+        grep -ho 'strcmp([^,]*, *"-[^"]*")' "$@" | sed 's/.*"\(-[^"]*\)")$/\1/'
+    } | sort -u
 }
-# shared DIR: the options of the shared parser (cli.c)
-shared() { dir=$(mktemp -d); cp "$1/cli.c" "$dir/"; accepted "$dir"; rm -rf "$dir"; }
 # the item terms of "Common options:" in the main help, one option per line
 common_items() {
     awk '/^Common options:$/ { on = 1; next } on && /^$/ { exit }
          on && /^  -/ { t = substr($0, 3); if (match(t, /[^ ]  +[^ ]/)) t = substr(t, 1, RSTART); print t }' "$1" |
         tr ' ,' '\n\n' | grep '^-' | sort -u
 }
-mentioned() { grep -q -E -e "(^|[^A-Za-z0-9-])$1([^A-Za-z0-9-]|\$)" "$2"; }
 # check_options SRCDIR HELPS MAINHELP: prints one line per problem
 check_options() {
-    accepted "$1" > "$tmp/acc"
-    shared "$1" > "$tmp/shared"
+    accepted "$1"/*.c > "$tmp/acc"
+    accepted "$1/cli.c" > "$tmp/shared"
     common_items "$3" > "$tmp/items"
-    while read -r o; do
-        mentioned "$o" "$2" || echo "option $o is accepted by engine/cli/ but no --help text mentions it: add it to the usage text (main_usage in engine/cli/main.c for shared options); the man page is made from --help"
-    done < "$tmp/acc"
-    while read -r o; do
-        grep -qx -e "$o" "$tmp/items" || echo "shared option $o (engine/cli/cli.c) is not an item of 'moonshark --help' Common options: give it a line '  $o ...  what it does' in main_usage"
-    done < "$tmp/shared"
-    while read -r o; do
-        grep -qx -e "$o" "$tmp/acc" || echo "'moonshark --help' documents $o but no parser in engine/cli/ accepts it"
-    done < "$tmp/items"
+    awk -v helps="$2" '
+        BEGIN { while ((getline l < helps) > 0) h = h "\n" l; h = h "\n" }
+        FILENAME == ARGV[1] { item[$0] = 1; next }
+        FILENAME == ARGV[2] {
+            acc[$0] = 1
+            if (h !~ ("[^A-Za-z0-9-]" $0 "[^A-Za-z0-9-]"))
+                print "option " $0 " is accepted by engine/cli/ but no --help text mentions it: add it to the usage text (main_usage in engine/cli/main.c for shared options); the man page is made from --help"
+            next
+        }
+        !($0 in item) { print "shared option " $0 " (engine/cli/cli.c) is not an item of '\''moonshark --help'\'' Common options: give it a line \"  " $0 " ...  what it does\" in main_usage" }
+        END { for (o in item) if (!(o in acc)) print "'\''moonshark --help'\'' documents " o " but no parser in engine/cli/ accepts it" }
+    ' "$tmp/items" "$tmp/acc" "$tmp/shared"
     # an option line whose text is one space away from the option reads as part of its name
     awk '/^Common options:$/ { on = 1; next } on && /^$/ { exit }
          on && /^  -/ && !match(substr($0, 3), /[^ ]  +[^ ]/) { print "help line \"" $0 "\" has no two-space gap between the option and its text" }' "$3"
