@@ -40,13 +40,13 @@ live() {
     name=$1; want=$2; shift 2
     "$MOONSHARK" "$@" -i lo -f "udp port $port and host 127.0.0.1" -c 3 > "$tmp/out" 2> "$tmp/err" &
     pid=$!
-    i=0; while [ $i -lt 100 ] && ! grep -q 'capturing on lo' "$tmp/err"; do sleep 0.05; i=$((i + 1)); done
+    i=0; while [ $i -lt 400 ] && ! grep -q 'capturing on lo' "$tmp/err"; do sleep 0.05; i=$((i + 1)); done
     grep -q 'capturing on lo' "$tmp/err"; check $? 0 "$name: capture started ($(head -n 1 "$tmp/err"))"
     send; sleep 0.3
     got=$(ids $pid)
     got_groups=$(echo "$got" | sed 's|.* / ||' | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')
     check "$(echo "$got" | sed 's| / [^/]*$||') / $got_groups" "$(want_ids "$want")" "$name: uid, gid and groups after the first packet"
-    i=0; while [ $i -lt 20 ] && kill -0 $pid 2>/dev/null; do send; sleep 0.2; i=$((i + 1)); done
+    i=0; while [ $i -lt 50 ] && kill -0 $pid 2>/dev/null; do send; sleep 0.2; i=$((i + 1)); done
     kill $pid 2>/dev/null
     wait $pid; rc=$?
     check "$rc" 0 "$name: exit status after -c 3"
@@ -69,7 +69,7 @@ mkfifo "$tmp/fifo"
 pid=$!
 exec 3> "$tmp/fifo"
 head -c 24 "$top/samples/http-loopback.pcap" >&3     # the file header: the source is open
-i=0; while [ $i -lt 40 ] && [ "$(ids $pid | cut -d' ' -f2)" != "$(id -u "$daemon_user")" ]; do sleep 0.05; i=$((i + 1)); done
+i=0; while [ $i -lt 200 ] && [ "$(ids $pid | cut -d' ' -f2)" != "$(id -u "$daemon_user")" ]; do sleep 0.05; i=$((i + 1)); done
 check "$(ids $pid | cut -d' ' -f1-4)" "$(want_ids "$daemon_user" | cut -d' ' -f1-4)" "-Z on a file: uid once the capture is open"
 tail -c +25 "$top/samples/http-loopback.pcap" >&3; exec 3>&-
 wait $pid; check $? 0 "-Z on a file: exit status"
