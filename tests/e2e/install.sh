@@ -56,13 +56,8 @@ cp "$top/samples/embed_count_tcp.c" "$tmp/"
 cc -std=c11 -Wall -Wextra -Werror embed_count_tcp.c $cflags $libs -o embed_count_tcp 2> "$tmp/cc.err"
 check $? 0 "embed_count_tcp.c builds with pkg-config --cflags --libs moonshark: $(head -n 2 "$tmp/cc.err")"
 
-# a mixed capture: a bundled sample followed by three hand-written Ethernet/IPv4/UDP frames
-cp "$top/samples/http-loopback.pcap" "$tmp/mixed.pcap"
-frame='\000\001\002\003\004\005\000\001\002\003\004\006\010\000\105\000\000\034\000\000\000\000\100\021\000\000\012\000\000\001\012\000\000\002\000\065\000\065\000\010\000\000'
-for i in 1 2 3; do
-    printf "\\377\\377\\377\\177\\00$i\\000\\000\\000\\052\\000\\000\\000\\052\\000\\000\\000" >> "$tmp/mixed.pcap"
-    printf "$frame" >> "$tmp/mixed.pcap"
-done
+# a mixed capture: the bundled sample, then three UDP frames (185 TCP of 188)
+sh "$top/tests/helpers/mixed_pcap.sh" "$tmp/mixed.pcap"
 stats_says() { "$prefix/bin/moonshark" stats "$1" 2>/dev/null | awk '$1 == "frames" { f = $2 } $1 == "layer.tcp" { t = $2 } END { printf "frames %d tcp %d\n", f, t }'; }
 compared=0
 compare() { # INSTALL_VERBOSE=1 prints each count

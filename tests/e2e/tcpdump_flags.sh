@@ -10,13 +10,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if [ "$1" = "$2" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "tcpdump_flags: FAIL $3: got '$1', want '$2'"; fi; }
 
-# the bundled sample, then three Ethernet/IPv4/UDP frames written by hand
-cp "$top/samples/http-loopback.pcap" "$tmp/mixed.pcap"
-frame='\000\001\002\003\004\005\000\001\002\003\004\006\010\000\105\000\000\034\000\000\000\000\100\021\000\000\012\000\000\001\012\000\000\002\000\065\000\065\000\010\000\000'
-for i in 1 2 3; do
-    printf "\\377\\377\\377\\177\\00$i\\000\\000\\000\\052\\000\\000\\000\\052\\000\\000\\000" >> "$tmp/mixed.pcap"
-    printf "$frame" >> "$tmp/mixed.pcap"
-done
+# the bundled sample, then three UDP frames (185 TCP of 188)
+sh "$top/tests/helpers/mixed_pcap.sh" "$tmp/mixed.pcap"
 frames() { "$MOONSHARK" layers "$@" 2>/dev/null | cut -f1 | tr '\n' ' '; }
 
 check "$(frames -c 5 "$tmp/mixed.pcap")" "1 2 3 4 5 " "-c 5: the first five frames"
