@@ -378,21 +378,22 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
     return 0;
 }
 
-/* Whom to become once the first input is open: -Z USER; nobody for a live capture started as root
- * (as tcpdump does) unless --no-drop-privileges; NULL to stay. Without root there is nothing to
- * drop: -Z is then ignored, with a warning. */
-static const char *drop_target(const ms_cli_opts *o)
+/* As tcpdump does: nobody when a live capture was started as root. Without root there is nothing
+ * to drop: -Z is then ignored (drop_target warns). */
+const char *ms_cli_drop_user(const ms_cli_opts *o)
 {
-    if (o->keep_root)
+    if (o->keep_root || (getuid() != 0 && geteuid() != 0))
         return NULL;
-    if (getuid() != 0 && geteuid() != 0) {
-        if (o->drop_user && !o->quiet)
-            ms_cli_error("warning: -Z %s ignored: not running as root", o->drop_user);
-        return NULL;
-    }
     if (o->drop_user)
         return o->drop_user;
     return o->iface ? "nobody" : NULL;
+}
+
+static const char *drop_target(const ms_cli_opts *o)
+{
+    if (o->drop_user && !o->keep_root && getuid() != 0 && geteuid() != 0 && !o->quiet)
+        ms_cli_error("warning: -Z %s ignored: not running as root", o->drop_user);
+    return ms_cli_drop_user(o);
 }
 
 static int drop_now(const char *user)

@@ -68,6 +68,13 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
 /* Process exit status for a run result: 0 ok, 1 input error, 2 usage / not a capture. */
 int ms_cli_exit_code(int rc);
 
+/* Whom the read loop will become once its first input is open: -Z USER, or nobody for a live
+ * capture started as root (unless --no-drop-privileges); NULL when it stays who it is. */
+const char *ms_cli_drop_user(const ms_cli_opts *opts);
+
+/* privs.c: gives PATH (a folder this run created) to USER, for files made after the drop. */
+int ms_cli_give_to_user(const char *path, const char *user, ms_err *err);
+
 /* privs.c: switches to USER for good (initgroups, setgid, setuid, in that order) and verifies the
  * ids, the group list and that root cannot be regained. 0, or a negative code with err filled. */
 int ms_cli_drop_privileges(const char *user, ms_err *err);

@@ -376,8 +376,16 @@ int ms_cmd_streams(int argc, char **argv)
         ms_cli_error("streams needs an output folder: moonshark streams CAPTURE -o DIR");
         return 2;
     }
-    if (mkdir(opts.out_dir, 0755) != 0 && errno != EEXIST) {
+    bool created = mkdir(opts.out_dir, 0755) == 0;
+    if (!created && errno != EEXIST) {
         ms_cli_error("cannot create folder %s: %s", opts.out_dir, strerror(errno));
+        return 1;
+    }
+    /* the stream files are created after the drop to -Z USER (or nobody): a folder made here is theirs */
+    const char *drop_user = ms_cli_drop_user(&opts);
+    ms_err perr;
+    if (created && drop_user && ms_cli_give_to_user(opts.out_dir, drop_user, &perr) != 0) {
+        ms_cli_error("%s", perr.msg);
         return 1;
     }
     streams_run *r = calloc(1, sizeof *r);

@@ -1,5 +1,6 @@
 /* privs.c — dropping root once the capture is open (-Z USER, default nobody for a live capture
- * started as root): supplementary groups, then gid, then uid, each checked, as tcpdump does. */
+ * started as root): supplementary groups, then gid, then uid, each checked, as tcpdump does; and
+ * handing a folder this run made to that user, for the files written after the drop. */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -23,6 +24,17 @@ static int same_groups(const gid_t *a, int na, const gid_t *b, int nb)
             return 0;
     }
     return 1;
+}
+
+int ms_cli_give_to_user(const char *path, const char *user, ms_err *err)
+{
+    struct passwd *pw = getpwnam(user);
+    if (!pw)
+        return ms_fail(err, MS_EINVAL, "-Z %s: no such user", user);
+    if (chown(path, pw->pw_uid, pw->pw_gid) != 0)
+        return ms_fail(err, MS_EIO, "cannot give %s to user %s (files are written as that user): %s", path, user,
+                       strerror(errno));
+    return 0;
 }
 
 int ms_cli_drop_privileges(const char *user, ms_err *err)

@@ -4,7 +4,8 @@
 # --no-drop-privileges). Checked from outside: the process's Uid/Gid/Groups lines in
 # /proc/PID/status once the first packet (a UDP datagram sent here to 127.0.0.1) was read, and
 # that the capture goes on (-c 3 ends it with 3 frames). Also: a root-only script still loads (it
-# is read before the drop), -Z on a capture read from stdin, an unknown user, and -Z without root.
+# is read before the drop), streams -o writes into a folder given to nobody, -Z on a capture read
+# from stdin, an unknown user, and -Z without root.
 # Skips when not root or when lo cannot be captured on.
 set -u
 : "${MOONSHARK:?}"
@@ -38,6 +39,7 @@ want_ids() { # want_ids USER → the same line for that user (root: this shell's
 # live NAME WANT_USER ARGS...: a live capture of 3 datagrams; the ids after the first one
 live() {
     name=$1; want=$2; shift 2
+    rm -f "$tmp/out" "$tmp/err"   # else the wait below may read the last run's line
     "$MOONSHARK" "$@" -i lo -f "udp port $port and host 127.0.0.1" -c 3 > "$tmp/out" 2> "$tmp/err" &
     pid=$!
     i=0; while [ $i -lt 400 ] && ! grep -q 'capturing on lo' "$tmp/err"; do sleep 0.05; i=$((i + 1)); done
@@ -62,6 +64,31 @@ live "--no-drop-privileges" root stats --no-drop-privileges
 # a script only root can read is loaded before the drop, so it runs
 cp "$top/samples/dns_queries.lua" "$tmp/root_only.lua"; chmod 600 "$tmp/root_only.lua"
 live "root-only script" nobody -s "$tmp/root_only.lua" --stats
+
+# streams -o: the folder it makes belongs to nobody, who writes the stream files in it
+if command -v python3 > /dev/null 2>&1; then
+    chmod 755 "$tmp"   # nobody must reach the folder (mktemp made it root's alone)
+    sport=$((port + 1))
+    python3 -c "
+import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $sport)); s.listen(1); s.settimeout(20); c, _ = s.accept(); c.sendall(c.recv(100).upper()); c.close()" &
+    srv=$!
+    rm -f "$tmp/err"
+    "$MOONSHARK" streams -i lo -f "tcp port $sport" -o "$tmp/streams" > /dev/null 2> "$tmp/err" &
+    pid=$!
+    i=0; while [ $i -lt 400 ] && ! grep -q 'capturing on lo' "$tmp/err"; do sleep 0.05; i=$((i + 1)); done
+    i=0   # the server may not listen yet: a refused connection carries no bytes, try again
+    until bash -c "exec 5<>/dev/tcp/127.0.0.1/$sport; echo hello >&5; cat <&5 > /dev/null" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 100 ] || break; sleep 0.1
+    done
+    sleep 0.5; kill -INT $pid; wait $pid; rc=$?
+    wait $srv 2>/dev/null
+    check "$rc" 0 "streams -o as root: exit status"
+    check "$(stat -c %U "$tmp/streams" 2>/dev/null)" nobody "streams -o: the folder is nobody's"
+    check "$(cat "$tmp"/streams/*.$(printf %05d $sport) 2>/dev/null)" hello "streams -o: the client's bytes written as nobody"
+else
+    echo "privileges: SKIP streams -o: no python3 for the little server"
+fi
 
 # -Z with a capture on stdin: the drop comes once the input is open
 mkfifo "$tmp/fifo"
