@@ -78,7 +78,7 @@ MAN     := $(BUILD)/moonshark.1
 all: check-deps $(BIN) tools
 
 help:
-	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- dependencies -------------------------------------------------------
 deps:
