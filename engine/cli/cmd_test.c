@@ -161,14 +161,8 @@ static void jrecs_free(jrecs *r)
 
 static int jrecs_add(jrecs *r, const char *log, size_t loglen, const char *json)
 {
-    if (r->n == r->cap) {
-        size_t ncap = r->cap ? r->cap * 2 : 32;
-        jrec *nv = realloc(r->v, ncap * sizeof *nv);
-        if (!nv)
-            return -1;
-        r->v = nv;
-        r->cap = ncap;
-    }
+    if (ms_cli_grow((void **)&r->v, sizeof *r->v, &r->cap, r->n + 1))
+        return -1;
     r->v[r->n].log = strndup(log, loglen);
     r->v[r->n].json = strdup(json);
     if (!r->v[r->n].log || !r->v[r->n].json) {

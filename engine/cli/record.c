@@ -18,8 +18,7 @@ struct ms_recorder {
     ms_parser claims;       /* answers claims_udp_port (the parser being recorded for), or none */
 };
 
-/* Grows *p (an array of n_have elements of size sz) to hold at least need; 0 or MS_ENOMEM. */
-static int grow(void **p, size_t sz, size_t *cap, size_t need)
+int ms_cli_grow(void **p, size_t sz, size_t *cap, size_t need)
 {
     if (need <= *cap)
         return 0;
@@ -91,10 +90,10 @@ static int note_ts(ms_rec_dir *d, uint64_t off, uint64_t ts)
     if (d->nts && d->ts_ns[d->nts - 1] == ts)
         return 0;
     size_t cap = d->ts_cap;
-    if (grow((void **)&d->ts_off, sizeof *d->ts_off, &cap, d->nts + 1))
+    if (ms_cli_grow((void **)&d->ts_off, sizeof *d->ts_off, &cap, d->nts + 1))
         return MS_ENOMEM;
     cap = d->ts_cap;
-    if (grow((void **)&d->ts_ns, sizeof *d->ts_ns, &cap, d->nts + 1))
+    if (ms_cli_grow((void **)&d->ts_ns, sizeof *d->ts_ns, &cap, d->nts + 1))
         return MS_ENOMEM;
     d->ts_cap = cap;
     d->ts_off[d->nts] = off;
@@ -110,7 +109,7 @@ static int add_event(ms_rec_conn *rc, int kind, int dir, const uint8_t *bytes, u
     if (rc->truncated)
         return MS_ENOMEM;
     ms_rec_dir *d = &rc->dir[dir & 1];
-    if (grow((void **)&rc->ev, sizeof *rc->ev, &rc->ev_cap, rc->nev + 1))
+    if (ms_cli_grow((void **)&rc->ev, sizeof *rc->ev, &rc->ev_cap, rc->nev + 1))
         goto nomem;
     ms_rec_event *e = &rc->ev[rc->nev];
     e->kind = (uint8_t)kind;

@@ -8,6 +8,7 @@
 #define MS_CLI_RECORD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dispatch/parser.h"
@@ -48,6 +49,10 @@ typedef struct ms_rec_conn {
     bool truncated;            /* bytes were left out (recording limit, memory): not replayable */
     uint64_t bytes;            /* bytes held (both directions) */
 } ms_rec_conn;
+
+/* The toolkit's growable arrays: makes *p (elements of size sz, *cap of them) hold at least need,
+ * doubling. 0, or MS_ENOMEM with *p unchanged. */
+int ms_cli_grow(void **p, size_t sz, size_t *cap, size_t need);
 
 /* Capture time of byte off of a direction (the time of the last byte when off is past the end). */
 uint64_t ms_rec_ts_at(const ms_rec_dir *d, uint64_t off);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/record.h"
+
 typedef struct log_file {
     ms_rlog log;
     char *path;
@@ -102,7 +104,9 @@ ms_records *ms_records_new(const ms_records_opts *o, ms_err *err)
         ms_records_free(r);
         return NULL;
     }
-    r->taken = ms_lua_get_stats(r->rt)->records; /* records of the scripts' top level are not ours */
+    ms_record_list top = { 0 }; /* records the scripts wrote while loading belong to no connection */
+    ms_records_take(r, -1, 0, &top);
+    ms_record_list_free(&top);
     return r;
 }
 
@@ -250,14 +254,8 @@ static void header_line(log_file *lf, const char *line)
 static int push(ms_record_list *out, const ms_rlog *log, const char *line, size_t len, int dir, uint64_t off,
                 uint64_t seq)
 {
-    if (out->n == out->cap) {
-        size_t ncap = out->cap ? out->cap * 2 : 32;
-        ms_record *nv = realloc(out->v, ncap * sizeof *nv);
-        if (!nv)
-            return MS_ENOMEM;
-        out->v = nv;
-        out->cap = ncap;
-    }
+    if (ms_cli_grow((void **)&out->v, sizeof *out->v, &out->cap, out->n + 1))
+        return MS_ENOMEM;
     char *copy = strndup(line, len);
     if (!copy)
         return MS_ENOMEM;

@@ -60,14 +60,8 @@ typedef struct plan {
 
 static int add_step(plan *p, step s)
 {
-    if (p->n == p->cap) {
-        size_t ncap = p->cap ? p->cap * 2 : 64;
-        step *nv = realloc(p->v, ncap * sizeof *nv);
-        if (!nv)
-            return MS_ENOMEM;
-        p->v = nv;
-        p->cap = ncap;
-    }
+    if (ms_cli_grow((void **)&p->v, sizeof *p->v, &p->cap, p->n + 1))
+        return MS_ENOMEM;
     p->v[p->n++] = s;
     return 0;
 }
@@ -258,6 +252,12 @@ static uint64_t byte_time(void *ud, uint64_t offset)
     return ms_rec_ts_at(t->d, t->base + offset);
 }
 
+/* Byte off of a direction (a valid pointer even for a direction without bytes). */
+static const uint8_t *at(const ms_rec_dir *d, uint64_t off)
+{
+    return d->bytes ? d->bytes + off : (const uint8_t *)"";
+}
+
 typedef struct dir_state {
     uint64_t held_from;  /* first byte presented but not consumed */
     uint64_t pos;        /* end of the bytes presented */
@@ -315,7 +315,7 @@ int ms_replay_run(ms_lua *rt, ms_records *r, const ms_rec_conn *rc, int seg, con
         case MS_REC_DATA: {
             uint64_t len = s->to - ds->held_from;
             ts_ctx t = { d, ds->held_from };
-            size_t used = ms_lua_conn_data_ts(c, s->dir, d->bytes + ds->held_from, (size_t)len,
+            size_t used = ms_lua_conn_data_ts(c, s->dir, at(d, ds->held_from), (size_t)len,
                                               ms_rec_ts_at(d, ds->held_from), byte_time, &t);
             ds->held_from += used;
             ds->pos = s->to;
@@ -334,13 +334,13 @@ int ms_replay_run(ms_lua *rt, ms_records *r, const ms_rec_conn *rc, int seg, con
             break;
         case MS_REC_LAST:
             note_end(rd, ds);
-            ms_lua_conn_last(c, s->dir, d->bytes + ds->held_from, (size_t)(ds->pos - ds->held_from),
+            ms_lua_conn_last(c, s->dir, at(d, ds->held_from), (size_t)(ds->pos - ds->held_from),
                              ms_rec_ts_at(d, ds->held_from));
             ds->held_from = ds->pos;
             ds->ended = true;
             break;
         case MS_REC_DATAGRAM:
-            ms_lua_datagram(c, s->dir, d->bytes + s->from, (size_t)(s->to - s->from), rc->ev[s->key_ev].ts_ns);
+            ms_lua_datagram(c, s->dir, at(d, s->from), (size_t)(s->to - s->from), rc->ev[s->key_ev].ts_ns);
             ds->pos = s->to;
             ds->held_from = s->to;
             break;
