@@ -415,4 +415,6 @@ void ms_lua_flush(ms_lua *rt)
 {
     if (rt->opts.out)
         fflush(rt->opts.out);
+    for (int i = 0; i < rt->nlogs; i++) /* -w DIR: each log has its own file */
+        ms_output_flush(rt->logs[i].out);
 }

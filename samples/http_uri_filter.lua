@@ -4,7 +4,8 @@
 -- Run: moonshark -s samples/http_uri_filter.lua capture.pcap --json
 --
 -- What it shows: the smallest useful reader-style parser — r:line, r:headers, r:skip — on the
--- client side only (no p.server: the server direction is dropped in C).
+-- client side only (no p.server: the server direction is dropped in C), and a gap (lost bytes)
+-- caught with pcall + moonshark.is_gap instead of failing the connection.
 
 local PATTERN = "%.[Pp][Hh][Pp]"   -- e.g. "%.exe$", "^/admin", "%.js"
 do
@@ -20,7 +21,7 @@ moonshark.log{ name = "http_match", fields = {
 
 local p = moonshark.protocol{ name = "http_match", tcp_ports = {80, 8080} }
 
-function p.client(r)
+local function requests(r)
   while true do
     if not r:peek(1) then return end
     local ts = r:time()
@@ -43,4 +44,9 @@ function p.client(r)
       r:skip(tonumber(h["content-length"] or "0") or 0)
     end
   end
+end
+
+function p.client(r)
+  local ok, err = pcall(requests, r)
+  if not ok and not moonshark.is_gap(err) then error(err, 0) end  -- after a gap: stop there
 end

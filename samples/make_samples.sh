@@ -5,7 +5,10 @@
 #       connections with 2% out-of-order and 1% duplicated segments, IPv6 and VLAN.
 #   samples/http-loopback.pcap                   recorded: real python http.server + curl traffic
 #       over "lo" (tools/record_loopback.sh; needs root and tcpdump), differs per run.
-# Usage: sh samples/make_samples.sh [generated|loopback|all]   (default all)
+#   samples/redis-loopback.pcap (+ .monitor.txt)  recorded: a private redis-server and scripted
+#       clients (every reply type, pipelining, inline, RESP3, pub/sub) over "lo", with the server's
+#       own MONITOR log as the truth (tools/record_redis.sh; needs root, tcpdump, redis-server).
+# Usage: sh samples/make_samples.sh [generated|loopback|redis|all]   (default all)
 set -eu
 what=${1:-all}
 build=${BUILD:-build}
@@ -15,4 +18,7 @@ if [ "$what" = generated ] || [ "$what" = all ]; then
 fi
 if [ "$what" = loopback ] || [ "$what" = all ]; then
     sh tools/record_loopback.sh samples/http-loopback.pcap
+fi
+if [ "$what" = redis ] || [ "$what" = all ]; then
+    sh tools/record_redis.sh samples/redis-loopback.pcap
 fi

@@ -44,8 +44,9 @@ local function emit(conn, st)
   })
 end
 
--- Walks the extensions of a hello in msg (a string) from offset i to the end.
-local function extensions(st, msg, i)
+-- Walks the extensions of a hello in msg (a string) from offset i to the end. The ALPN list is the
+-- client's offer (a TLS 1.2 ServerHello repeats the one protocol chosen: not added again).
+local function extensions(st, msg, i, from_client)
   if i + 1 > #msg then return end
   local ext_end = math.min(#msg, i + 1 + string.unpack(">I2", msg, i))
   i = i + 2
@@ -58,7 +59,7 @@ local function extensions(st, msg, i)
       if msg:byte(body + 2) == 0 and body + 4 + nlen <= body + elen then
         st.sni = msg:sub(body + 5, body + 4 + nlen)
       end
-    elseif etype == 16 and elen >= 2 then     -- ALPN: list of length-prefixed names
+    elseif etype == 16 and elen >= 2 and from_client then -- ALPN: list of length-prefixed names
       local j, stop = body + 2, body + elen
       while j < stop do
         local l = msg:byte(j)
@@ -83,7 +84,7 @@ local function handshake(st, dir, mtype, msg)
     i = i + 2 + string.unpack(">I2", msg, i)
     if i > #msg then return end
     i = i + 1 + msg:byte(i)
-    extensions(st, msg, i)
+    extensions(st, msg, i, true)
   elseif dir == moonshark.SERVER and mtype == SERVER_HELLO and #msg >= 38 then
     local v = string.unpack(">I2", msg, 1)
     st.version = st.version or VERSIONS[v] or string.format("0x%04x", v)
@@ -94,20 +95,29 @@ local function handshake(st, dir, mtype, msg)
     i = i + 3
     local before = st.version
     st.version = nil
-    extensions(st, msg, i)
+    extensions(st, msg, i, false)
     st.version = st.version or before
   end
 end
 
+-- The record is written once the server's side is over (its hello read, or nothing more to read
+-- there), or at the close. What the client sends never ends it: the two directions may come in
+-- any order, and the record must not depend on which one came first (`moonshark check`).
+local function side_over(conn, st, dir)
+  st.over[dir] = true
+  if dir == moonshark.SERVER then emit(conn, st) end
+end
+
 function p.on_data(conn, dir, b)
   local st = state(conn)
-  if st.done then return nil end
+  st.over = st.over or {}
+  if st.over[dir] or st.emitted then return nil end
   -- capture time: moonshark.now() where the runtime has it, else the connection's start
   st.ts = st.ts or (moonshark.now and moonshark.now()) or conn.start_time
   local off = 1
   while off + 4 <= #b do
     local ctype, major, len = b:u8(off), b:u8(off + 1), b:u16be(off + 3)
-    if major ~= 3 or len > MAX_RECORD then st.done = true; emit(conn, st); return nil end
+    if major ~= 3 or len > MAX_RECORD then side_over(conn, st, dir); return nil end  -- not TLS (any more)
     if off + 4 + len > #b then break end       -- incomplete record: keep it for next time
     if ctype == HANDSHAKE and len >= 4 then
       -- the first handshake message of the record (hellos come first in their flight)
@@ -117,14 +127,13 @@ function p.on_data(conn, dir, b)
     elseif ctype == 20 or ctype == 23 then
       -- change_cipher_spec or application data: the hellos are over on this side (an alert
       -- may come before the ServerHello, so it does not end anything)
-      if dir == moonshark.SERVER then st.done = true; emit(conn, st); return nil end
+      side_over(conn, st, dir)
+      return nil
     end
     off = off + 5 + len
   end
-  if st.cipher then
-    -- the ServerHello is the last thing we want
-    st.done = true
-    emit(conn, st)
+  if dir == moonshark.SERVER and st.cipher then
+    side_over(conn, st, dir)                   -- the ServerHello is the last thing we want
     return nil
   end
   return off - 1
@@ -132,11 +141,11 @@ end
 
 function p.on_gap(conn, dir, n)
   local st = state(conn)
-  st.done = true
-  emit(conn, st)
+  st.over = st.over or {}
+  side_over(conn, st, dir)
 end
 
 function p.on_close(conn, reason)
   local st = conn.tls
-  if st and st.version then emit(conn, st) end
+  if st and (st.version or st.sni) then emit(conn, st) end
 end

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/stream.h"
 #include "dispatch/dispatch.h"
 #include "lua/ms_lua.h"
 
@@ -21,7 +22,13 @@ static const char script_usage[] =
     "  -w DIR (one file per log: DIR/LOG.log), -f EXPR (BPF filter), -i IFACE (live),\n"
     "  --stats (counters on stderr), --unsafe-lua (lift the sandbox: os, io writes, C modules),\n"
     "  --lua-mem MB (Lua memory ceiling, default 256), --gap-timeout S, --idle-timeout S,\n"
-    "  --max-conns N, --max-pages N, -q, -h.\n";
+    "  --max-conns N, --max-pages N, -q, -h.\n"
+    "\n"
+    "Without a capture: --stream CLIENT.bin [SERVER.bin] feeds two raw byte files as one TCP\n"
+    "connection (the client's bytes, then the server's, then both ends). --stream-ports\n"
+    "[CLIENT:]SERVER (default 40000 and the first port a loaded protocol registers),\n"
+    "--stream-addrs CLIENT,SERVER (10.0.0.1,10.0.0.2), --stream-udp (one datagram per file),\n"
+    "--stream-time SECONDS (capture time of the bytes, default 0).\n";
 
 typedef struct lua_run {
     ms_dispatch *d;
@@ -41,6 +48,11 @@ static void on_tick(void *ud, uint64_t now_ns)
 
 int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage)
 {
+    ms_xopt stream[MS_STREAM_NXOPTS]; /* --stream CLIENT.bin SERVER.bin: byte files, not captures */
+    ms_stream_xopts(stream);
+    argc = ms_xopts_take(argc, argv, stream, MS_STREAM_NXOPTS);
+    if (argc < 0)
+        return 2;
     ms_cli_opts opts;
     opts.command = builtin ? builtin : "script";
     int rc = ms_cli_parse(argc, argv, &opts, usage);
@@ -89,6 +101,8 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
         ms_lua_free(rt);
         return 2;
     }
+    if (stream[0].seen)
+        return ms_cmd_stream_run(rt, &opts, stream);
 
     ms_decode_opts dopts;
     ms_decode_opts_default(&dopts);

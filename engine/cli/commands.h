@@ -8,6 +8,9 @@
 
 #include "cli/cli.h"
 #include "decode/decode.h"
+#include "dispatch/parser.h"
+#include "cli/xopts.h"
+#include "lua/ms_lua.h"
 #include "tcp/tcp.h"
 
 /* Each returns the process exit status. */
@@ -17,11 +20,24 @@ int ms_cmd_streams(int argc, char **argv);
 int ms_cmd_conn(int argc, char **argv);
 int ms_cmd_http(int argc, char **argv);
 int ms_cmd_script(int argc, char **argv); /* moonshark -s FILE.lua ... */
+int ms_cmd_check(int argc, char **argv);  /* moonshark check -s FILE.lua CAPTURE... */
+int ms_cmd_test(int argc, char **argv);   /* moonshark test FILE.lua CASES... */
 
 /* The runner shared by `moonshark -s FILE.lua ...` and `moonshark http ...` (cmd_script.c):
  * parses options, loads `builtin` (protocols/NAME.lua, or NULL), MOONSHARK_PATH and every -s
  * script, reads the captures through the dispatcher. Returns the process exit status. */
 int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage);
+
+/* cmd_check.c: reads the captures of opts through the dispatcher into parser (any
+ * implementation: the recorder, a runtime); returns 0 or the read loop's error code. */
+int ms_cmd_dispatch_run(const ms_cli_opts *opts, ms_parser parser);
+/* cmd_check.c: --segmentations LIST ("whole,bytes" or "all") as a mask of 1u << MS_SEG_*; -1
+ * after printing an error. */
+int ms_check_segs_parse(const char *list, unsigned *mask);
+/* cmd_stream.c: `moonshark -s FILE.lua --stream CLIENT.bin [SERVER.bin]`: the byte files as one
+ * connection into rt (loaded), records where rt writes them; frees rt; returns the exit status.
+ * stream_opts are the taken --stream options (stream.h). */
+int ms_cmd_stream_run(ms_lua *rt, const ms_cli_opts *opts, const ms_xopt *stream_opts);
 
 /* report.c: decode counters (stats; layers --stats too), assembler counters, and the assembler's
  * options from the command line (streams, conn). */

@@ -22,6 +22,8 @@ static const char main_usage[] =
     "  stats     counts of frames, bytes, layers, decode errors and fragments\n"
     "  streams   each TCP direction's reassembled bytes to its own file (-o DIR), like tcpflow\n"
     "  conn      one line per connection (Zeek conn.log fields)\n"
+    "  check     is a parser's output the same however the bytes are cut into packets? (-s FILE.lua)\n"
+    "  test      runs a parser's test cases: byte files or captures with their expected records\n"
     "\n"
     "Run 'moonshark COMMAND --help' for the options of a command, and\n"
     "'moonshark -s FILE.lua --help' for running your own parsers.\n"
@@ -102,6 +104,8 @@ static const command commands[] = {
     { "stats", ms_cmd_stats },
     { "streams", ms_cmd_streams },
     { "conn", ms_cmd_conn },
+    { "check", ms_cmd_check },
+    { "test", ms_cmd_test },
 };
 
 int main(int argc, char **argv)
@@ -124,7 +128,7 @@ int main(int argc, char **argv)
             return commands[i].run(argc - 1, argv + 1);
     if (word[0] == '-') /* options first: a user script run (moonshark -s X.lua FILE) */
         return ms_cmd_script(argc, argv);
-    ms_cli_error("unknown command '%s' (commands: http, layers, stats, streams, conn; see 'moonshark --help')",
+    ms_cli_error("unknown command '%s' (commands: http, layers, stats, streams, conn, check, test; see 'moonshark --help')",
                  word);
     return 2;
 }

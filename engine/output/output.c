@@ -1096,6 +1096,11 @@ int ms_output_end(ms_output *o)
     return 0;
 }
 
+int ms_output_flush(ms_output *o)
+{
+    return o && fflush(o->fp) != 0 ? MS_EIO : 0;
+}
+
 int ms_output_close(ms_output *o)
 {
     if (!o)

@@ -72,6 +72,10 @@ void ms_output_str_borrowed(ms_output *out, int idx, const char *s, size_t len);
 void ms_output_set_add_borrowed(ms_output *out, int idx, const char *s, size_t len);
 int ms_output_end(ms_output *out);
 
+/* Flushes the sink's stream, so records written so far reach its file (a table keeps the rows of
+ * its preview until its widths are fixed). 0 or MS_EIO. */
+int ms_output_flush(ms_output *out);
+
 /* Flushes pending table rows and the stream; writes the #close line for TSV files. */
 int ms_output_close(ms_output *out);
 

@@ -64,8 +64,8 @@ clean() {
 run redis_set redis_commands.lua zeek/redis/set.pcap
 clean redis_set
 count redis_set "one record per command" 3
-expect redis_set "first SET" '"command":"SET"' '"args":2' '"key":"test"' '"reply_type":"simple"' '"reply":"+OK"' '"id.resp_p":6379'
-expect redis_set "second SET" '"key":"one:1"' '"reply":"+OK"'
+expect redis_set "first SET" '"command":"SET"' '"args":2' '"key":"test"' '"reply_type":"simple"' '"reply":"OK"' '"id.resp_p":6379'
+expect redis_set "second SET" '"key":"one:1"' '"reply":"OK"'
 expect redis_set "third SET" '"key":"two:2"'
 
 # --- tls_sni.lua (callback style, length-prefixed records): SNI, ALPN, chosen suite
