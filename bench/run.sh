@@ -183,7 +183,10 @@ check_run() {
         c=$peers/compare.py
         case $check in
         tsv) python3 "$c" "$truth" "$g/$name.out" --cols src,sport,dst,dport,method,host,uri --name "$name" --json > "$g/$name.match.json" ;;
-        tshark) python3 "$c" "$truth" "$g/$name.out" --cols src,sport,method,host,uri,src6 --name "$name" --json > "$g/$name.match.json" ;;
+        tshark)
+            python3 "$top/bench/truth.py" tshark "$g/$name.out" > "$g/$name.tsv"
+            python3 "$c" "$truth" "$g/$name.tsv" --cols src,sport,method,host,uri,src6 --name "$name" --json > "$g/$name.match.json"
+            rm -f "$g/$name.tsv" ;;
         json)
             python3 "$top/bench/truth.py" jsonl "$g/$name.out" > "$g/$name.tsv"
             python3 "$c" "$truth" "$g/$name.tsv" --cols src,sport,dst,dport,method,host,uri --name "$name" --json > "$g/$name.match.json"

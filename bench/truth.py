@@ -10,6 +10,12 @@
       `moonshark http --json` records (Zeek names id.orig_h id.orig_p id.resp_h id.resp_p method
       host uri status_code) as tab-separated src sport dst dport method host uri status.
       A line that is not such a record becomes an empty line, which compare.py counts as unparsed.
+  truth.py tshark LOG > TSV
+      tshark `-T fields -e ip.src -e tcp.srcport -e http.request.method -e http.host
+      -e http.request.uri -e ipv6.src` output, one line per request: a frame that ends several
+      pipelined requests gives one line with each field's values joined by ',' (tshark's default
+      aggregator); such a line is split when method, host and uri hold the same number of values
+      (methods never hold a ','), so tshark is not counted as missing what it found.
 
 So every request logger of the bench, on both workloads, is matched by the same multiset
 comparison (compare.py); tests/e2e/generated_manifest.py stays the stricter check of moonshark
@@ -73,10 +79,25 @@ def jsonl(path):
             out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n")
 
 
+def tshark(path):
+    out = sys.stdout
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            v = line.rstrip("\n").split("\t")
+            if len(v) == 6 and "," in v[2]:
+                parts = [p.split(",") for p in v[2:5]]
+                if len(parts[0]) == len(parts[1]) == len(parts[2]):
+                    for m, h, u in zip(*parts):
+                        out.write("\t".join([v[0], v[1], m, h, u, v[5]]) + "\n")
+                    continue
+            out.write(line if line.endswith("\n") else line + "\n")
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("manifest", "jsonl"):
+    cmds = {"manifest": manifest, "jsonl": jsonl, "tshark": tshark}
+    if len(sys.argv) != 3 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
-    (manifest if sys.argv[1] == "manifest" else jsonl)(sys.argv[2])
+    cmds[sys.argv[1]](sys.argv[2])
 
 
 if __name__ == "__main__":
