@@ -89,11 +89,13 @@ def group_table(g):
         m = re.search(r"packets (\d+)", open(fo).read())
         frames = int(m.group(1)) if m else None
 
-    def ratios(a, b, invert=False):
+    def ratios(a, b, invert=False, cpu=False):
         xs = []
         for r in by_round.values():
-            if a in r and b in r and r[a][0] > 0 and r[b][0] > 0:
-                xs.append(r[b][0] / r[a][0] if invert else r[a][0] / r[b][0])
+            if a in r and b in r:
+                x, y = (r[a][1] + r[a][2], r[b][1] + r[b][2]) if cpu else (r[a][0], r[b][0])
+                if x > 0 and y > 0:
+                    xs.append(y / x if invert else x / y)
         return med(xs)
 
     cap = os.path.basename(meta["capture"])
@@ -106,8 +108,8 @@ def group_table(g):
         " — tshark beside moonshark on the same file" if kind == "tshark" else ""))
     out.append("")
     out.append("| line | what | pinned | s (median) | min–max s | MB/s | of floor | × moonshark's time "
-               "| found | CPU s | sys s | peak RSS MiB |")
-    out.append("|---|---|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+               "| CPU s | × moonshark's CPU | sys s | found | peak RSS MiB |")
+    out.append("|---|---|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     notes = []
     ms = "moonshark_1"
     for name in lines:
@@ -144,7 +146,7 @@ def group_table(g):
                 notes.append("- %s against the manifest (tests/e2e/generated_manifest.py: method, "
                              "host, uri, status): %s" % (name, last[-1].split(": ", 1)[-1]))
         if status != "ok" or not walls:
-            out.append("| %s | %s | %s | %s | | | | | %s | | | %s |" % (
+            out.append("| %s | %s | %s | %s | | | | | | | | %s | %s |" % (
                 name, WHAT.get(name, name), pinned, status if status != "ok" else "not timed",
                 found, rss))
             continue
@@ -152,10 +154,11 @@ def group_table(g):
         bold = name.startswith("moonshark")
         of_floor = ratios(name, "floor", invert=True) if name != "floor" else 1.0
         x_ms = ratios(name, ms)
-        out.append("| %s | %s | %s | %s | %s–%s | %.0f | %s | %s | %s | %s | %s | %s |" % (
+        x_ms_cpu = ratios(name, ms, cpu=True)
+        out.append("| %s | %s | %s | %s | %s–%s | %.0f | %s | %s | %s | %s | %s | %s | %s |" % (
             name, WHAT.get(name, name), pinned, ("**%.3f**" if bold else "%.3f") % s,
             fmt(min(walls), 3), fmt(max(walls), 3), nbytes / 1e6 / s,
-            fmt(of_floor), fmt(x_ms), found, fmt(med(cpus)), fmt(med(syss)), rss))
+            fmt(of_floor), fmt(x_ms), fmt(med(cpus)), fmt(x_ms_cpu), fmt(med(syss)), found, rss))
     out.append("")
     out += notes
     # the check run's kernel counters: where system time and page faults come from
@@ -206,7 +209,9 @@ def report(a):
         print()
     print("MB/s = capture bytes / 10^6 / median seconds. of floor = the stock libpcap floor's "
           "seconds / the line's (within a round, median over rounds). × moonshark's time = the "
-          "line's seconds / moonshark http 1 thread's on the same file. found = requests in the "
+          "line's seconds / moonshark http 1 thread's on the same file; × moonshark's CPU the same "
+          "with user + system seconds, steadier than wall time when other tenants share the CPU. "
+          "found = requests in the "
           "generator's truth the line logged, matched as a multiset on client and server address "
           "and port, method, host and uri (../shared/peers/compare.py; tshark without the server "
           "address). CPU s = user + system, median. peak RSS from the check run.")
