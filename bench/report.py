@@ -112,6 +112,7 @@ def group_table(g):
     out.append("|---|---|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     notes = []
     ms = "moonshark_1"
+    fig = {"workload": meta["workload"], "kind": kind, "capture": cap}
     for name in lines:
         tv = time_v(os.path.join(g, name + ".time"))
         status = open(os.path.join(g, name + ".status")).read().strip() \
@@ -155,6 +156,8 @@ def group_table(g):
         of_floor = ratios(name, "floor", invert=True) if name != "floor" else 1.0
         x_ms = ratios(name, ms)
         x_ms_cpu = ratios(name, ms, cpu=True)
+        fig[name] = {"s": s, "x_ms": x_ms, "x_ms_cpu": x_ms_cpu, "of_floor": of_floor,
+                     "found": found, "rss": rss}
         out.append("| %s | %s | %s | %s | %s–%s | %.0f | %s | %s | %s | %s | %s | %s | %s |" % (
             name, WHAT.get(name, name), pinned, ("**%.3f**" if bold else "%.3f") % s,
             fmt(min(walls), 3), fmt(max(walls), 3), nbytes / 1e6 / s,
@@ -175,6 +178,39 @@ def group_table(g):
                 tv.get("majflt", ""), tv.get("vcs", ""), tv.get("ivcs", "")))
     out.append("")
     out.append("</details>")
+    out.append("")
+    return out, fig
+
+
+def targets(figs):
+    """Issue 11's targets, per workload, from the tables' own figures."""
+    out = ["### Against issue 11's targets", "",
+           "| workload | gopacket's fastest one-core line ÷ moonshark (≥ 2) | tshark ÷ moonshark, "
+           "same file (≥ 50) | moonshark found | moonshark peak RSS MiB (≤ 64) | moonshark N threads, "
+           "of the stock floor (≥ 0.8) |",
+           "|---|---|---|---|---|---|"]
+    for w in ("own", "peers"):
+        main = next((f for f in figs if f["workload"] == w and f["kind"] == "main"), None)
+        tsh = next((f for f in figs if f["workload"] == w and f["kind"] == "tshark"), None)
+        if not main or "moonshark_1" not in main:
+            continue
+        gp = [(main[k]["x_ms"], k) for k in ("gopacket_1", "gopacket_bpf_1")
+              if k in main and main[k]["x_ms"] is not None]
+        gp_s = ""
+        if gp:
+            x, k = min(gp)
+            cpu = main[k]["x_ms_cpu"]
+            gp_s = "%.2f (%s; CPU %s)" % (x, k, fmt(cpu))
+        ts = ""
+        if tsh and "tshark" in tsh and tsh["tshark"]["x_ms"] is not None:
+            ts = "%.1f (%s; CPU %s)" % (tsh["tshark"]["x_ms"], tsh["capture"],
+                                         fmt(tsh["tshark"]["x_ms_cpu"], 1))
+        if "tshark_full" in main and main["tshark_full"]["x_ms"] is not None:
+            ts += "%s%.1f (full capture)" % ("; " if ts else "", main["tshark_full"]["x_ms"])
+        mt = main.get("moonshark_n")
+        out.append("| %s | %s | %s | %s | %s | %s |" % (
+            w, gp_s, ts, main["moonshark_1"]["found"], main["moonshark_1"]["rss"],
+            fmt(mt["of_floor"]) if mt else "no --threads yet"))
     out.append("")
     return out
 
@@ -201,8 +237,12 @@ def report(a):
     if a.threads == "none":
         print("moonshark http has no `--threads` yet: no multi-thread moonshark line.")
         print()
+    figs = []
     for g in a.groups:
-        print("\n".join(group_table(g)))
+        out, fig = group_table(g)
+        figs.append(fig)
+        print("\n".join(out))
+    print("\n".join(targets(figs)))
     if a.pagecache and os.path.exists(a.pagecache):
         print("Page cache when each capture was re-read: " +
               "; ".join(l.strip() for l in open(a.pagecache) if l.strip()))

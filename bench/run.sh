@@ -93,30 +93,8 @@ fi
 have tshark || say "tshark not installed (apt-get install tshark): no tshark lines"
 [ -n "$peer_pcapread" ] || say "without the stock libpcap floor the report has no 'of floor' column"
 
-# ---- captures (generated once, cached) and their truth -------------------------------------
-# capture WORKLOAD SIZE → sets cap (the pcap) and truth (compare.py's truth format), or fails
-capture() {
-    case $1 in
-    own)
-        cap=$dir/gen-$2-seed$seed.pcap truth=$dir/gen-$2-seed$seed.truth.tsv manifest=$dir/gen-$2-seed$seed.tsv
-        if [ ! -s "$cap" ]; then
-            say "generating $cap (once; cached)"
-            "$gen" -o "$cap.tmp" --manifest "$manifest" --size "$2" --seed "$seed" >&2 &&
-                mv "$cap.tmp" "$cap" || { say "gen_capture failed"; return 1; }
-        fi
-        if [ ! -s "$truth" ] || [ "$manifest" -nt "$truth" ]; then
-            python3 "$top/bench/truth.py" manifest "$manifest" > "$truth" || { say "truth.py failed"; return 1; }
-        fi ;;
-    peers)
-        cap=$dir/peers-$2-seed$seed.pcap truth=$cap.truth.tsv manifest=
-        if [ ! -s "$cap" ] || [ ! -s "$truth" ]; then
-            [ -f "$peers/gen_http_pcap.py" ] || { say "$peers/gen_http_pcap.py not found: no peers workload"; return 1; }
-            say "generating $cap (once; cached; about 30 s per GB)"
-            python3 "$peers/gen_http_pcap.py" --bytes "$2" --seed "$seed" -o "$cap.tmp" --truth "$truth.tmp" >&2 &&
-                mv "$cap.tmp" "$cap" && mv "$truth.tmp" "$truth" || { say "gen_http_pcap.py failed"; return 1; }
-        fi ;;
-    esac
-}
+# ---- captures (generated once, cached) and their truth: capture() ---------------------------
+. "$top/bench/captures.sh"
 # the page cache holds the file in 2 MiB folios when it was read fresh (../shared/peers/README.md:
 # split into 4 KiB pages, the floors run 2-3x slower): evict it, read it back, log the state
 rewarm() {
