@@ -53,7 +53,7 @@ if [ -x "$bin" ]; then
 else
     say "moonshark not found at $bin: its lines will say 'failed'"
 fi
-if have hyperfine && [ "${BENCH_TIMER:-}" != time ]; then timer=hyperfine; else timer=time; fi
+if have hyperfine && [ "${BENCH_TIMER:-}" != time ]; then timer=hyperfine; else timer="time"; fi
 if have taskset; then pin="taskset -c $cpu "; else pin=; say "taskset not installed (util-linux): single-thread lines run unpinned"; fi
 tshark_size=${BENCH_TSHARK_SIZE:-100M}
 [ "$(bytes_of_size "$size")" -lt "$(bytes_of_size "$tshark_size")" ] && tshark_size=$size
@@ -148,7 +148,7 @@ tshark_lines() { # tshark_lines FILE: tshark beside moonshark and the floor on a
 # context switches; warms up), its output kept and matched against the truth
 check_run() {
     : > "$g/ok.tsv"
-    while IFS="$tab" read -r name check pinned cmd; do
+    while IFS="$tab" read -r name check _ cmd; do
         say "$(basename "$g") $name: $cmd"
         /usr/bin/time -v -o "$g/$name.time" sh -c "exec $cmd > '$g/$name.out' 2> '$g/$name.err'"
         rc=$?
