@@ -38,7 +38,7 @@ dir=$(cd "$dir" && pwd)
 
 say() { echo "bench: $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }
-wanted() { [ -z "$only" ] && return 0; for w in $only; do [ "$w" = "$1" ] && return 0; done; return 1; }
+wanted() { [ -z "$only" ] && return 0; for _want in $only; do [ "$_want" = "$1" ] && return 0; done; return 1; }
 bytes_of_size() { # 100M → 104857600 (K/M/G binary, as both generators read them)
     echo "$1" | awk '{ n = $0 + 0; u = toupper(substr($0, length($0)))
         m = (u == "K") ? 1024 : (u == "M") ? 1048576 : (u == "G") ? 1073741824 : 1
