@@ -1,272 +1,240 @@
 #!/bin/sh
-# bench/run.sh [MOONSHARK] — `make bench`: speed and peak memory of moonshark beside the libpcap
-# read floor and beside tshark / tcpflow, on one generated capture, in one run.
+# bench/run.sh [MOONSHARK] — `make bench`: moonshark http beside the peers at their best
+# configuration (libpcap floors, libnids, gopacket, tshark) on two workload shapes, timed side by
+# side in one run, each request logger's output matched against the generator's truth.
 # A benchmark, never a test: nothing here passes or fails on a number.
 #
-# Env: BENCH_SIZE   capture size (default 1G; e.g. BENCH_SIZE=64M for a quick run)
-#      BENCH_SLICE  size of the smaller capture the slow peer (tshark) reads (default 64M)
-#      BENCH_SEED   generator seed (default 1)
-#      BENCH_RUNS   timed runs per line, best reported (default 3)
-#      BENCH_DIR    where captures and results go (default build/bench, captures are cached)
-#      BENCH_ONLY   space-separated line names to run (default all: see the measure calls)
-#      BENCH_TIMER  "time" forces repeated /usr/bin/time runs even when hyperfine is installed
-#      BENCH_TSHARK_RUNS  timed runs of tshark on the full capture (default 1: ~40 s a run per GB;
-#                   0 skips that line, the slice line still compares with tshark)
-#      BENCH_GOPATH GOPATH holding github.com/google/gopacket for the gopacket peer
-#                   (default /usr/share/gocode, where Debian's golang-github-google-gopacket-dev puts it)
-# Writes the markdown table to stdout and to $BENCH_DIR/results.md.
+# Env: BENCH_SIZE       capture size of both workloads (default 1G; e.g. 64M for a quick run)
+#      BENCH_TSHARK_SIZE  size of the captures tshark reads beside moonshark (default 100M, or
+#                       BENCH_SIZE when that is smaller)
+#      BENCH_TSHARK_FULL  1: tshark also reads the BENCH_SIZE captures (about 40 s a GB a run)
+#      BENCH_WORKLOADS  "own peers" (default): own = tools/gen_capture, peers = gen_http_pcap.py
+#      BENCH_SEED       generator seed of both workloads (default 1)
+#      BENCH_RUNS       rounds: each round times every line once, in a rotated order (default 5)
+#      BENCH_ONLY       space-separated line names to run (default all; names in the report)
+#      BENCH_CPU        the CPU single-thread lines are pinned to (default 1)
+#      BENCH_DIR        captures, peer builds and results (default build/bench; captures cached)
+#      BENCH_PEERS      the peer sources and the second generator (default ../shared/peers)
+#      BENCH_GOPATH     GOPATH holding github.com/google/gopacket (default /usr/share/gocode)
+#      BENCH_TIMER      "time" forces /usr/bin/time runs even when hyperfine is installed
+# Writes the markdown report to stdout and to $BENCH_DIR/results.md (bench/report.py makes it).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$top/build/moonshark}
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
-build=$(dirname "$bin")
-gen=$build/tools/gen_capture
-floor=$build/tools/pcap_floor
+gen=$(dirname "$bin")/tools/gen_capture
 size=${BENCH_SIZE:-1G}
-slice=${BENCH_SLICE:-64M}
 seed=${BENCH_SEED:-1}
-runs=${BENCH_RUNS:-3}
+rounds=${BENCH_RUNS:-5}
+cpu=${BENCH_CPU:-1}
 dir=${BENCH_DIR:-$top/build/bench}
+peers=${BENCH_PEERS:-$top/../shared/peers}
+gopath=${BENCH_GOPATH:-/usr/share/gocode}
 only=${BENCH_ONLY:-}
+workloads=${BENCH_WORKLOADS:-own peers}
+tab=$(printf '\t')
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 
 say() { echo "bench: $*" >&2; }
-for t in "$gen" "$floor"; do
-    [ -x "$t" ] || { say "missing $t (run make tools)"; exit 2; }
-done
+have() { command -v "$1" >/dev/null 2>&1; }
+wanted() { [ -z "$only" ] && return 0; for _want in $only; do [ "$_want" = "$1" ] && return 0; done; return 1; }
+bytes_of_size() { # 100M → 104857600 (K/M/G binary, as both generators read them)
+    echo "$1" | awk '{ n = $0 + 0; u = toupper(substr($0, length($0)))
+        m = (u == "K") ? 1024 : (u == "M") ? 1048576 : (u == "G") ? 1073741824 : 1
+        printf "%d\n", n * m }'
+}
+have python3 || { say "python3 is needed (truth matching and the report)"; exit 2; }
+[ -x /usr/bin/time ] || { say "/usr/bin/time is needed for peak RSS (apt-get install time)"; exit 2; }
+[ -x "$gen" ] || { say "missing $gen (run make tools)"; exit 2; }
 if [ -x "$bin" ]; then
-    # run a snapshot, so a rebuild of build/moonshark during the run cannot change what is timed
+    # time a snapshot, so a rebuild of build/moonshark during the run cannot change what is timed
     cp "$bin" "$dir/moonshark" && bin=$dir/moonshark
 else
-    say "moonshark binary not found at $bin: its lines will say 'failed'"
+    say "moonshark not found at $bin: its lines will say 'failed'"
 fi
-have() { command -v "$1" >/dev/null 2>&1; }
-if have hyperfine && have python3 && [ "${BENCH_TIMER:-}" != time ]; then timer=hyperfine; else timer=time; fi
-[ -x /usr/bin/time ] || { say "/usr/bin/time is needed for peak RSS (apt-get install time)"; exit 2; }
+if have hyperfine && [ "${BENCH_TIMER:-}" != time ]; then timer=hyperfine; else timer="time"; fi
+if have taskset; then pin="taskset -c $cpu "; else pin=; say "taskset not installed (util-linux): single-thread lines run unpinned"; fi
+tshark_size=${BENCH_TSHARK_SIZE:-100M}
+[ "$(bytes_of_size "$size")" -lt "$(bytes_of_size "$tshark_size")" ] && tshark_size=$size
+ncpu=$(nproc 2>/dev/null || echo 2)
+threads=
+if "$bin" http --help 2>&1 | grep -q -- --threads; then
+    threads=$ncpu
+else
+    say "moonshark http has no --threads yet: no multi-thread moonshark line"
+fi
 
-# ---- captures (generated once, cached) -------------------------------------------------
-capture() { # capture SIZE → path
-    f=$dir/gen-$1-seed$seed.pcap
-    if [ ! -s "$f" ]; then
-        say "generating $f (once; cached)"
-        "$gen" -o "$f.tmp" --manifest "$dir/gen-$1-seed$seed.tsv" --size "$1" --seed "$seed" >&2 &&
-            mv "$f.tmp" "$f" || { say "generator failed"; exit 2; }
-    fi
-    echo "$f"
+# ---- the peers, built from $peers into $dir/peers (never into $peers) --------------------------
+pb=$dir/peers
+mkdir -p "$pb"
+build_peer() { # build_peer NAME COMMAND...: 0 when $pb/NAME is built and newer than its source
+    n=$1; shift
+    src=$peers/$n.c; [ "$n" = gopacket_http ] && src=$peers/$n.go
+    [ -f "$src" ] || { say "$src not found: no $n lines"; return 1; }
+    [ -x "$pb/$n" ] && [ ! "$src" -nt "$pb/$n" ] && return 0
+    if "$@" >"$pb/$n.log" 2>&1; then return 0; fi
+    say "building $n failed ($(head -n 1 "$pb/$n.log")): no $n lines"; rm -f "$pb/$n"; return 1
 }
-big=$(capture "$size")
-small=$(capture "$slice")
-cat "$big" "$small" > /dev/null   # page cache: every tool reads from memory
-
-bytes_of() { wc -c < "$1" | tr -d ' '; }
-frames_of() { "$floor" "$1" | sed -n 's/.*frames=\([0-9]*\).*/\1/p'; }
-big_bytes=$(bytes_of "$big"); big_frames=$(frames_of "$big")
-small_bytes=$(bytes_of "$small"); small_frames=$(frames_of "$small")
-
-# ---- the gopacket peer (bench/peers/gopacket_http, built once into $dir) ---------------------
-gopath=${BENCH_GOPATH:-/usr/share/gocode}
-gp_main=$top/bench/peers/gopacket_http/main.go
-gp=$dir/gopacket_http
-gopacket_peer() { # 0 when $gp is built and current; builds it when go and gopacket are there
-    [ -x "$gp" ] && [ ! "$gp_main" -nt "$gp" ] && return 0
-    if ! have go || [ ! -d "$gopath/src/github.com/google/gopacket/tcpassembly" ]; then
-        say "go or gopacket not installed (apt-get install golang-go golang-github-google-gopacket-dev): no gopacket peer lines"
-        return 1
-    fi
-    say "building $gp"
+peer_pcapread=; peer_nids=; peer_gopacket=
+build_peer pcapread cc -O3 -march=native -Wall -o "$pb/pcapread" "$peers/pcapread.c" -lpcap && peer_pcapread=$pb/pcapread
+if [ -f /usr/include/nids.h ]; then
+    build_peer nids_http cc -O2 -Wall -o "$pb/nids_http" "$peers/nids_http.c" -lnids -lpcap && peer_nids=$pb/nids_http
+else
+    say "libnids not installed (apt-get install libnids-dev): no libnids lines"
+fi
+if have go && [ -d "$gopath/src/github.com/google/gopacket/tcpassembly" ]; then
     mkdir -p "$dir/gocache"
-    if GOCACHE=$dir/gocache GO111MODULE=off GOPATH=$gopath GOFLAGS= go build -o "$gp.tmp" "$gp_main" >&2; then
-        mv "$gp.tmp" "$gp"
-    else
-        rm -f "$gp.tmp"; say "building the gopacket peer failed: no gopacket peer lines"; return 1
-    fi
-}
-
-# ---- measuring --------------------------------------------------------------------------
-# measure NAME FILE PREPARE COMMAND [RUNS [KEEP]]: one untimed run (checks the exit status, gives
-# peak RSS and warms up; its stdout goes to the file KEEP when given, else to /dev/null), then
-# RUNS (default $runs) timed runs; appends "NAME FILE best_s mean_s rss_kb status" to $rows.
-rows=$dir/rows.tsv; : > "$rows"
-wanted() { [ -z "$only" ] && return 0; for w in $only; do [ "$w" = "$1" ] && return 0; done; return 1; }
-measure() {
-    name=$1 file=$2 prep=$3 cmd=$4
-    wanted "$name" || return 0
-    say "$name: $cmd"
-    sh -c "$prep"
-    /usr/bin/time -f '%M' -o "$dir/rss.txt" sh -c "$cmd" > "${6:-/dev/null}" 2> "$dir/err.txt"
-    rc=$?
-    rss=$(tail -n 1 "$dir/rss.txt" | tr -dc '0-9')
-    if [ $rc -ne 0 ]; then
-        say "$name failed (exit $rc): $(grep -v '^Command exited' "$dir/err.txt" | head -n 2 | tr '\n' ' ')"
-        printf '%s\t%s\t-\t-\t-\tfailed (exit %s)\n' "$name" "$file" "$rc" >> "$rows"
-        return 0
-    fi
-    nruns=${5:-$runs}
-    if [ $timer = hyperfine ]; then
-        hyperfine --runs "$nruns" --prepare "$prep" --export-json "$dir/hf.json" --style none "$cmd" \
-            > /dev/null 2>&1 || { printf '%s\t%s\t-\t-\t%s\tfailed (hyperfine)\n' "$name" "$file" "$rss" >> "$rows"; return 0; }
-        set -- $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.4f %.4f" % (min(r["times"]), r["mean"]))' "$dir/hf.json")
-        best=$1 mean=$2
-    else
-        best= sum=0
-        i=0
-        while [ $i -lt "$nruns" ]; do
-            sh -c "$prep"
-            /usr/bin/time -f '%e' -o "$dir/t.txt" sh -c "$cmd" > /dev/null 2>&1
-            t=$(tail -n 1 "$dir/t.txt")
-            sum=$(awk -v a="$sum" -v b="$t" 'BEGIN { print a + b }')
-            if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
-            i=$((i + 1))
-        done
-        mean=$(awk -v a="$sum" -v n="$nruns" 'BEGIN { printf "%.4f", a / n }')
-    fi
-    printf '%s\t%s\t%s\t%s\t%s\tok\n' "$name" "$file" "$best" "$mean" "$rss" >> "$rows"
-}
-
-out=$dir/out; noprep=true
-clean="rm -rf '$out'; mkdir -p '$out'"
-# The floors (1 MiB and 4 KiB stdio buffers) are measured at the start, in the middle and at the
-# end and reported as the best of all their runs: on a shared machine one unlucky batch must not
-# make everything look fast.
-floor_big() {
-    measure floor    big "$noprep" "'$floor' '$big'"
-    measure floor_4k big "$noprep" "'$floor' --default-buffer '$big'"
-}
-floor_small() { measure floor_slice small "$noprep" "'$floor' '$small'"; }
-floor_big
-measure stats         big   "$noprep" "'$bin' stats '$big'"
-measure layers        big   "$noprep" "'$bin' layers '$big' > /dev/null"
-measure conn          big   "$noprep" "'$bin' conn '$big' > /dev/null"
-floor_big
-measure http          big   "$noprep" "'$bin' http --json '$big' > /dev/null"
-if { wanted gopacket || wanted gopacket_slice; } && gopacket_peer; then have_gp=1; else have_gp=; fi
-# the untimed run's log is kept: the report counts its requests against the manifest
-[ -n "$have_gp" ] && measure gopacket big "$noprep" "'$gp' '$big'" "$runs" "$dir/gopacket.out"
-measure streams       big   "$clean"  "'$bin' streams '$big' -o '$out' > /dev/null"
-if have tcpflow; then
-    measure tcpflow   big   "$clean"  "tcpflow -r '$big' -o '$out'"
+    build_peer gopacket_http env GOCACHE="$dir/gocache" GO111MODULE=off GOPATH="$gopath" GOFLAGS= \
+        go build -o "$pb/gopacket_http" "$peers/gopacket_http.go" && peer_gopacket=$pb/gopacket_http
 else
-    say "tcpflow not installed (apt-get install tcpflow): no reassembly peer line"
+    say "go or gopacket not installed (apt-get install golang-go golang-github-google-gopacket-dev golang-golang-x-net-dev golang-golang-x-sys-dev): no gopacket lines"
 fi
-floor_big
-floor_small
-measure http_slice    small "$noprep" "'$bin' http --json '$small' > /dev/null"
-[ -n "$have_gp" ] && measure gopacket_slice small "$noprep" "'$gp' '$small'" "$runs" "$dir/gopacket_slice.out"
-if have tshark; then
-    measure tshark_slice small "$noprep" "tshark -r '$small' -Y http.request -T fields -e http.request.uri"
-    tshark_runs=${BENCH_TSHARK_RUNS:-1}
-    if [ "$tshark_runs" -gt 0 ]; then
-        measure tshark    big   "$noprep" "tshark -r '$big' -Y http.request -T fields -e http.request.uri" "$tshark_runs"
-    fi
-else
-    say "tshark not installed: no HTTP peer line (see bench/README.md to install it)"
-fi
-floor_small
-rm -rf "$out"
+have tshark || say "tshark not installed (apt-get install tshark): no tshark lines"
+[ -n "$peer_pcapread" ] || say "without the stock libpcap floor the report has no 'of floor' column"
 
-# Lines measured more than once (the floors) become one: best of all runs, mean of the means,
-# largest RSS; first-seen order is kept.
-awk -F'\t' -v OFS='\t' '
-    $6 != "ok" { if (!($1 in seen)) { order[++n] = $1; seen[$1] = 1; line[$1] = $0 }; next }
-    {
-        if (!($1 in seen)) { order[++n] = $1; seen[$1] = 1 }
-        if (!($1 in best) || $3 < best[$1]) best[$1] = $3
-        sum[$1] += $4; cnt[$1]++
-        if ($5 > rss[$1]) rss[$1] = $5
-        file[$1] = $2
-    }
-    END {
-        for (i = 1; i <= n; i++) {
-            k = order[i]
-            if (k in best) printf "%s\t%s\t%.4f\t%.4f\t%s\tok\n", k, file[k], best[k], sum[k] / cnt[k], rss[k]
-            else print line[k]
-        }
-    }' "$rows" > "$rows.merged" && mv "$rows.merged" "$rows"
-
-# ---- report -----------------------------------------------------------------------------
-what() {
-    case $1 in
-    floor) echo "libpcap read floor (tools/pcap_floor, 1 MiB stdio buffer)" ;;
-    floor_4k) echo "libpcap with pcap_open_offline's 4 KiB buffer (what tshark/tcpflow get)" ;;
-    stats) echo "decode only (moonshark stats)" ;;
-    layers) echo "decode + one line per frame (moonshark layers)" ;;
-    conn) echo "decode + TCP reassembly (moonshark conn)" ;;
-    streams) echo "reassembly + write streams (moonshark streams -o)" ;;
-    http) echo "HTTP log (moonshark http --json)" ;;
-    tcpflow) echo "peer: tcpflow -r -o (reassembly + write)" ;;
-    floor_slice) echo "libpcap read floor, slice" ;;
-    http_slice) echo "HTTP log (moonshark http --json), slice" ;;
-    tshark_slice) echo "peer: tshark -Y http.request -T fields, slice" ;;
-    tshark) echo "peer: tshark -Y http.request -T fields, full capture" ;;
-    gopacket) echo "peer: gopacket httpassembly-style request log (Go net/http, client side only)" ;;
-    gopacket_slice) echo "peer: gopacket httpassembly-style request log, slice" ;;
-    esac
+# ---- captures (generated once, cached) and their truth: capture() ---------------------------
+. "$top/bench/captures.sh"
+# the page cache holds the file in 2 MiB folios when it was read fresh (../shared/peers/README.md:
+# split into 4 KiB pages, the floors run 2-3x slower): evict it, read it back, log the state
+rewarm() {
+    python3 -c 'import os,sys; fd=os.open(sys.argv[1],os.O_RDONLY); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)' "$1"
+    cat "$1" > /dev/null
+    echo "$(basename "$1"): $(grep FileHugePages /proc/meminfo | tr -s ' ')" >> "$dir/pagecache.log"
 }
-host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
-host_mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
-commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-{
-    echo "# moonshark benchmark"
-    echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) CPUs ($host_cpu), $host_mem RAM, timer: $timer, best of $runs runs, captures in page cache."
-    echo
-    echo "- full capture: $(basename "$big"): $big_bytes bytes, $big_frames frames"
-    echo "- slice: $(basename "$small"): $small_bytes bytes, $small_frames frames (same generator and seed, smaller --size; tshark runs on it $runs times, on the full file ${BENCH_TSHARK_RUNS:-1} time(s))"
-    echo
-    echo "| line | what it measures | file | best s | mean s | MB/s | packets/s | × floor | s per GB | peak RSS MB |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
-    floor_big=$(awk -F'\t' '$1 == "floor" && $6 == "ok" {print $3}' "$rows")
-    floor_small=$(awk -F'\t' '$1 == "floor_slice" && $6 == "ok" {print $3}' "$rows")
-    while IFS="$(printf '\t')" read -r name file best mean rss status; do
-        if [ "$file" = big ]; then b=$big_bytes; fr=$big_frames; fl=$floor_big; else b=$small_bytes; fr=$small_frames; fl=$floor_small; fi
-        if [ "$status" != ok ]; then
-            echo "| $name | $(what "$name") | $file | $status | | | | | | $( [ "$rss" != - ] && echo "$rss" | awk '{printf "%.1f", $1 / 1024}') |"
-            continue
+
+# ---- lines ------------------------------------------------------------------------------------
+# line NAME CHECK PINNED COMMAND: CHECK says how its output is matched against the truth
+# (none, tsv = src sport dst dport method host uri, json = moonshark --json, tshark); PINNED 1
+# runs it under taskset. Commands are argv strings (hyperfine -N and sh -c read them alike).
+line() {
+    wanted "$1" || return 0
+    p=; [ "$3" = 1 ] && p=$pin
+    printf '%s\t%s\t%s\t%s%s\n' "$1" "$2" "$3" "$p" "$4" >> "$g/lines.tsv"
+}
+q() { printf "'%s'" "$1"; }   # paths are single-quoted in the command strings
+gp_filter="'tcp and (dst port 80 or dst port 8080)'"
+main_lines() { # main_lines FILE: the lines that read the full capture
+    f=$(q "$1")
+    if [ -n "$peer_pcapread" ]; then
+        line floor none 1 "$(q "$peer_pcapread") $f"
+        line floor_bigbuf none 1 "$(q "$peer_pcapread") $f bigbuf"
+    fi
+    [ -n "$peer_nids" ] && line nids tsv 1 "$(q "$peer_nids") -b $f"
+    if [ -n "$peer_gopacket" ]; then
+        line gopacket_1 tsv 1 "env GOMAXPROCS=1 $(q "$peer_gopacket") -reader pcapgo $f"
+        line gopacket_all tsv 0 "env GOMAXPROCS=$ncpu $(q "$peer_gopacket") -reader pcapgo $f"
+        line gopacket_bpf_1 tsv 1 "env GOMAXPROCS=1 $(q "$peer_gopacket") -filter $gp_filter $f"
+        line gopacket_bpf_all tsv 0 "env GOMAXPROCS=$ncpu $(q "$peer_gopacket") -filter $gp_filter $f"
+    fi
+    line stats none 1 "$(q "$bin") stats $f"
+    line conn none 1 "$(q "$bin") conn $f"
+    line moonshark_1 json 1 "$(q "$bin") http --json $f"
+    [ -n "$threads" ] && line moonshark_n json 0 "$(q "$bin") http --json --threads $threads $f"
+    if [ "${BENCH_TSHARK_FULL:-0}" = 1 ] && have tshark; then
+        line tshark_full tshark 1 "tshark -r $f -Y http.request -T fields -e ip.src -e tcp.srcport -e http.request.method -e http.host -e http.request.uri -e ipv6.src"
+    fi
+}
+tshark_lines() { # tshark_lines FILE: tshark beside moonshark and the floor on a smaller capture
+    have tshark || return 0
+    f=$(q "$1")
+    [ -n "$peer_pcapread" ] && line floor none 1 "$(q "$peer_pcapread") $f"
+    line moonshark_1 json 1 "$(q "$bin") http --json $f"
+    # the issue's fields plus ipv6.src (ip.src is empty for IPv6), so IPv6 requests can be matched
+    line tshark tshark 1 "tshark -r $f -Y http.request -T fields -e ip.src -e tcp.srcport -e http.request.method -e http.host -e http.request.uri -e ipv6.src"
+}
+
+# check_run: every line once under /usr/bin/time -v (exit status, peak RSS, user/sys, page faults,
+# context switches; warms up), its output kept and matched against the truth
+check_run() {
+    : > "$g/ok.tsv"
+    while IFS="$tab" read -r name check _ cmd; do
+        say "$(basename "$g") $name: $cmd"
+        /usr/bin/time -v -o "$g/$name.time" sh -c "exec $cmd > '$g/$name.out' 2> '$g/$name.err'"
+        rc=$?
+        if [ $rc -ne 0 ]; then
+            say "$name failed (exit $rc): $(head -n 2 "$g/$name.err" | tr '\n' ' ')"
+            echo "failed (exit $rc)" > "$g/$name.status"; continue
         fi
-        awk -v n="$name" -v w="$(what "$name")" -v f="$file" -v t="$best" -v m="$mean" -v b="$b" -v fr="$fr" \
-            -v fl="${fl:-}" -v rss="$rss" 'BEGIN {
-            ratio = (fl != "" && fl > 0) ? sprintf("%.1f", t / fl) : "-"
-            printf "| %s | %s | %s | %.3f | %.3f | %.0f | %.0f | %s | %.2f | %.1f |\n",
-                n, w, f, t, m, b / 1e6 / t, fr / t, ratio, t / (b / 1e9), rss / 1024 }'
-    done < "$rows"
-    pair() { # pair PEER OURS LABEL: how many times slower the peer is on the same file
-        a=$(awk -F'\t' -v n="$1" '$1 == n && $6 == "ok" {print $3}' "$rows")
-        b=$(awk -F'\t' -v n="$2" '$1 == n && $6 == "ok" {print $3}' "$rows")
-        [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v l="$3" \
-            'BEGIN { printf "- %s: %.1f× the time of moonshark\n", l, a / b }'
-    }
-    echo
-    pair tshark http "tshark vs moonshark http on the full capture"
-    pair tshark_slice http_slice "tshark vs moonshark http on the slice"
-    a=$(awk -F'\t' '$1 == "tshark_slice" && $6 == "ok" {print $3}' "$rows")
-    [ -n "$a" ] && [ -n "$floor_big" ] && awk -v a="$a" -v sb="$small_bytes" -v f="$floor_big" \
-        -v bb="$big_bytes" 'BEGIN { printf "- tshark per MB vs the libpcap floor per MB on the full capture: %.0f×\n", (a / sb) / (f / bb) }'
-    a=$(awk -F'\t' '$1 == "http" && $6 == "ok" {print $3}' "$rows")
-    b=$(awk -F'\t' '$1 == "http_slice" && $6 == "ok" {print $3}' "$rows")
-    [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v sb="$small_bytes" -v bb="$big_bytes" \
-        'BEGIN { printf "- moonshark http per MB, slice vs full capture: %.2f vs %.2f s per GB\n", b / sb * 1e9, a / bb * 1e9 }'
-    pair tcpflow streams "tcpflow vs moonshark streams on the full capture"
-    pair gopacket http "gopacket vs moonshark http on the full capture"
-    pair gopacket_slice http_slice "gopacket vs moonshark http on the slice"
-    # speed as a fraction of each libpcap floor on the full capture (floor s / gopacket s)
-    a=$(awk -F'\t' '$1 == "gopacket" && $6 == "ok" {print $3}' "$rows")
-    f4=$(awk -F'\t' '$1 == "floor_4k" && $6 == "ok" {print $3}' "$rows")
-    [ -n "$a" ] && [ -n "$floor_big$f4" ] && awk -v a="$a" -v f="$floor_big" -v f4="$f4" 'BEGIN {
-        s = ""
-        if (f != "") s = sprintf("%.3f of the floor", f / a)
-        if (f4 != "") s = s (s != "" ? ", " : "") sprintf("%.3f of floor_4k", f4 / a)
-        printf "- gopacket http logger speed: %s (floor s / gopacket s, full capture)\n", s }'
-    gp_count() { # gp_count LINE LOG MANIFEST LABEL: requests logged by the untimed run vs the manifest
-        awk -F'\t' -v n="$1" '$1 == n && $6 == "ok" {found = 1} END {exit !found}' "$rows" || return 0
-        [ -f "$2" ] && [ -f "$3" ] || return 0
-        echo "- gopacket requests logged on the $4: $(wc -l < "$2" | tr -d ' ') of $(($(wc -l < "$3") - 1)) in the manifest ($(basename "$3"))"
-    }
-    gp_count gopacket "$dir/gopacket.out" "$dir/gen-$size-seed$seed.tsv" "full capture"
-    gp_count gopacket_slice "$dir/gopacket_slice.out" "$dir/gen-$slice-seed$seed.tsv" slice
-    echo
-    echo "MB/s = capture file bytes / 10^6 / best seconds; packets/s = frames / best seconds;"
-    echo "s per GB = best seconds per 10^9 capture bytes (compares lines on different files);"
-    echo "× floor = best seconds / the libpcap floor's best seconds on the same file (slice lines"
-    echo "compare with the floor on the slice, so tshark's per-MB cost is comparable with the full-file lines)."
-} > "$dir/results.md"
+        echo ok > "$g/$name.status"
+        printf '%s\t%s\n' "$name" "$cmd" >> "$g/ok.tsv"
+        c=$peers/compare.py
+        case $check in
+        tsv) python3 "$c" "$truth" "$g/$name.out" --cols src,sport,dst,dport,method,host,uri --name "$name" --json > "$g/$name.match.json" ;;
+        tshark)
+            python3 "$top/bench/truth.py" tshark "$g/$name.out" > "$g/$name.tsv"
+            python3 "$c" "$truth" "$g/$name.tsv" --cols src,sport,method,host,uri,src6 --name "$name" --json > "$g/$name.match.json"
+            rm -f "$g/$name.tsv" ;;
+        json)
+            python3 "$top/bench/truth.py" jsonl "$g/$name.out" > "$g/$name.tsv"
+            python3 "$c" "$truth" "$g/$name.tsv" --cols src,sport,dst,dport,method,host,uri --name "$name" --json > "$g/$name.match.json"
+            python3 "$c" "$truth" "$g/$name.tsv" --cols src,sport,dst,dport,method,host,uri,status --name "$name" --json > "$g/$name.match_status.json"
+            rm -f "$g/$name.tsv"
+            # the own generator's manifest also knows status and body lengths: the stricter e2e check
+            [ -n "$manifest" ] && python3 "$top/tests/e2e/generated_manifest.py" log "$manifest" \
+                "$g/$name.out" "$name" > "$g/$name.manifest.txt" ;;
+        esac
+        [ "$check" = none ] || [ -s "$g/$name.match.json" ] || say "$name: no truth match (compare.py missing or failed)"
+    done < "$g/lines.tsv"
+}
+
+# time_rounds: $rounds rounds, each timing every line that passed once; the order rotates by
+# one line a round, so drift on the shared machine spreads over all lines; one hyperfine call a
+# round, so the ratios within a round come from one run
+time_rounds() {
+    : > "$g/times.tsv"
+    n=$(wc -l < "$g/ok.tsv")
+    [ "$n" -gt 0 ] || return 0
+    r=1
+    while [ $r -le "$rounds" ]; do
+        awk -v s=$(( (r - 1) % n )) -v n="$n" '{ l[NR - 1] = $0 } END { for (i = 0; i < n; i++) print l[(i + s) % n] }' \
+            "$g/ok.tsv" > "$g/order.tsv"
+        if [ $timer = hyperfine ]; then
+            set --
+            while IFS="$tab" read -r name cmd; do set -- "$@" -n "$name" "$cmd"; done < "$g/order.tsv"
+            if hyperfine -N --runs 1 --style none --export-json "$g/round.json" "$@" > /dev/null 2> "$g/hf.err"; then
+                python3 "$top/bench/report.py" hyperfine "$r" "$g/round.json" >> "$g/times.tsv"
+            else
+                say "hyperfine failed in round $r: $(head -n 2 "$g/hf.err" | tr '\n' ' ')"
+            fi
+        else
+            while IFS="$tab" read -r name cmd; do
+                /usr/bin/time -f '%e %U %S' -o "$g/t.txt" sh -c "exec $cmd > /dev/null 2>&1"
+                printf '%s\t%s\t%s\n' "$r" "$name" "$(tail -n 1 "$g/t.txt" | tr ' ' '\t')" >> "$g/times.tsv"
+            done < "$g/order.tsv"
+        fi
+        r=$((r + 1))
+    done
+}
+
+# group WORKLOAD SIZE KIND: one table of the report (KIND main or tshark)
+groups=
+group() {
+    capture "$1" "$2" || return 0
+    g=$dir/$1-$2-$3
+    rm -rf "$g"; mkdir -p "$g"
+    : > "$g/lines.tsv"
+    if [ "$3" = main ]; then main_lines "$cap"; else tshark_lines "$cap"; fi
+    [ -s "$g/lines.tsv" ] || { rm -rf "$g"; return 0; }
+    printf 'workload\t%s\nkind\t%s\ncapture\t%s\ntruth\t%s\nbytes\t%s\n' "$1" "$3" "$cap" "$truth" \
+        "$(wc -c < "$cap" | tr -d ' ')" > "$g/meta.tsv"
+    rewarm "$cap"
+    check_run
+    time_rounds
+    groups="$groups $g"
+}
+
+: > "$dir/pagecache.log"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for w in $workloads; do
+    case $w in own|peers) ;; *) say "unknown workload $w (own, peers)"; continue ;; esac
+    group "$w" "$size" main
+    group "$w" "$tshark_size" tshark
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+python3 "$top/bench/report.py" report --timer "$timer" --rounds "$rounds" --cpu "$cpu" \
+    --commit "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    --load "$load_before" --load "$load_after" --pagecache "$dir/pagecache.log" \
+    --threads "${threads:-none}" $groups > "$dir/results.md"
 cat "$dir/results.md"
