@@ -87,6 +87,7 @@ typedef struct ms_lua_half {
     uint8_t *fbuf;
     size_t flen, fcap;
     uint64_t fts;           /* capture time of the oldest buffered byte */
+    struct ms_lua_inflate *inflate; /* r:inflate: counts the decoded bytes of the body skipped next */
 } ms_lua_half;
 
 struct ms_lua_conn {
@@ -186,6 +187,17 @@ int ms_lua_reader_try(ms_lua_conn *c, ms_lua_half *h);
  * them as skipped; the rest is kept for the pending read to raise. True when the reader must be
  * resumed to see it. */
 bool ms_lua_reader_gap(ms_lua_half *h, uint64_t n);
+/* Frees what a half's reader holds besides Lua values (an r:inflate stream). */
+void ms_lua_reader_release(ms_lua_half *h);
+
+/* inflate.c: decoded length of a gzip/deflate body (r:inflate); see the file's comment. */
+typedef struct ms_lua_inflate ms_lua_inflate;
+enum { MS_INFLATE_GOING, MS_INFLATE_DONE, MS_INFLATE_ERROR, MS_INFLATE_LIMIT };
+ms_lua_inflate *ms_lua_inflate_new(void);
+void ms_lua_inflate_feed(ms_lua_inflate *z, const uint8_t *p, size_t n);
+void ms_lua_inflate_gap(ms_lua_inflate *z, uint64_t n);
+uint64_t ms_lua_inflate_count(const ms_lua_inflate *z, int *status);
+void ms_lua_inflate_free(ms_lua_inflate *z);
 /* Capture time of the next unread byte. */
 uint64_t ms_lua_half_time(const ms_lua_half *h);
 

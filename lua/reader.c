@@ -633,6 +633,8 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         }
         case CH_DATA: {
             size_t take = (size_t)MS_MIN((uint64_t)have, h->skip_left);
+            if (h->inflate && take)
+                ms_lua_inflate_feed(h->inflate, p, take);
             consume(h, take);
             h->skip_left -= take;
             h->chunk_total += take;
@@ -684,6 +686,8 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     ms_lua *rt = c->rt;
     if (h->req == MS_REQ_SKIP) {
         size_t take = (size_t)MS_MIN((uint64_t)avail(h), h->skip_left);
+        if (h->inflate && take)
+            ms_lua_inflate_feed(h->inflate, front(h), take);
         consume(h, take);
         h->skip_left -= take;
         h->skip_done += take;
@@ -696,6 +700,8 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     }
     if (h->req == MS_REQ_SKIP_ALL) {
         size_t take = avail(h);
+        if (h->inflate && take)
+            ms_lua_inflate_feed(h->inflate, front(h), take);
         consume(h, take);
         h->skip_done += take;
         rt->stats.bytes_skipped += take;
@@ -958,6 +964,7 @@ static int r_skip(lua_State *L)
     if (h->gap_pending) {
         /* a gap right where the skip starts is absorbed by the skip */
         uint64_t absorbed = MS_MIN(h->gap_pending, h->skip_left);
+        ms_lua_inflate_gap(h->inflate, absorbed);
         h->gap_pending -= absorbed;
         h->skip_left -= absorbed;
         h->skip_done = absorbed;
@@ -992,6 +999,47 @@ static int r_skip_all(lua_State *L)
     return run_request(L, c, h);
 }
 
+/* r:inflate(): the next r:skip, r:skip_chunked or r:skip_all also runs the bytes it drops
+ * through zlib (gzip or zlib header detected, raw deflate when neither) and counts what they
+ * decode to; r:inflated() then answers that count. Returns true, or false when no stream could be
+ * made (out of memory). */
+static int r_inflate(lua_State *L)
+{
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    ms_lua_inflate_free(h->inflate);
+    h->inflate = ms_lua_inflate_new();
+    lua_pushboolean(L, h->inflate != NULL);
+    return 1;
+}
+
+/* r:inflated(): decoded bytes counted since r:inflate() (lost bytes count as their length), and
+ * nil, "error" (the coded data broke; the count is what decoded before) or "limit" (counting
+ * stopped at 1 GiB). Ends the counting. */
+static int r_inflated(lua_State *L)
+{
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    int status;
+    uint64_t n = ms_lua_inflate_count(h->inflate, &status);
+    ms_lua_inflate_free(h->inflate);
+    h->inflate = NULL;
+    lua_pushinteger(L, (lua_Integer)n);
+    if (status == MS_INFLATE_ERROR)
+        lua_pushliteral(L, "error");
+    else if (status == MS_INFLATE_LIMIT)
+        lua_pushliteral(L, "limit");
+    else
+        lua_pushnil(L);
+    return 2;
+}
+
+void ms_lua_reader_release(ms_lua_half *h)
+{
+    ms_lua_inflate_free(h->inflate);
+    h->inflate = NULL;
+}
+
 static int r_time(lua_State *L)
 {
     rbox *b = get_box(L);
@@ -1005,7 +1053,8 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
 {
     static const luaL_Reg methods[] = {
         { "line", r_line }, { "headers", r_headers }, { "header_values", r_header_values }, { "read", r_read }, { "peek", r_peek },
-        { "skip", r_skip }, { "skip_chunked", r_skip_chunked }, { "skip_all", r_skip_all }, { "time", r_time }, { NULL, NULL },
+        { "skip", r_skip }, { "skip_chunked", r_skip_chunked }, { "skip_all", r_skip_all }, { "time", r_time },
+        { "inflate", r_inflate }, { "inflated", r_inflated }, { NULL, NULL },
     };
     luaL_newmetatable(L, HSET_MT);
     lua_pushliteral(L, "locked");
@@ -1028,7 +1077,7 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
     lua_setfield(L, -2, "__metatable");
     int box_mt = lua_gettop(L);
     luaL_newmetatable(L, READER_MT);
-    lua_createtable(L, 0, 10);
+    lua_createtable(L, 0, 12);
     lua_pushvalue(L, box_mt);
     luaL_getmetatable(L, HSET_MT);
     luaL_setfuncs(L, methods, 2); /* upvalues: the box metatable (get_box), the set's (is_hset) */
@@ -1067,10 +1116,12 @@ bool ms_lua_reader_gap(ms_lua_half *h, uint64_t n)
     bool skipping = h->req == MS_REQ_SKIP || (h->req == MS_REQ_CHUNKED && h->chunk_state == CH_DATA);
     if (h->req == MS_REQ_SKIP_ALL) {
         h->skip_done += n;
+        ms_lua_inflate_gap(h->inflate, n);
         return false;
     }
     if (skipping) {
         uint64_t absorbed = MS_MIN(n, h->skip_left);
+        ms_lua_inflate_gap(h->inflate, absorbed);
         h->skip_left -= absorbed;
         n -= absorbed;
         if (h->req == MS_REQ_SKIP) {

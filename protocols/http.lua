@@ -157,6 +157,13 @@ local CHUNKED, chunked_of = memo(function(v)
   return lower(v):match("chunked[ \t]*$") ~= nil
 end)
 
+-- Content-Encoding whose first coding is gzip, x-gzip or deflate (what Zeek decodes): the body's
+-- length is then counted decoded (r:inflate).
+local CODED, coded_of = memo(function(v)
+  local t = lower(match(v, "^[ \t]*([^,; \t]*)"))
+  return t == "gzip" or t == "x-gzip" or t == "deflate"
+end)
+
 -- The media type of a Content-Type value, without parameters, lowercased (false when there is
 -- none, so the memo keeps it).
 local MIME, mime_of = memo(function(v)
@@ -213,9 +220,11 @@ local NPROXY = #PROXY_HEADERS
 local req_names = { "host", "user-agent", "referer", "origin", "authorization", "content-type" }
 for _, name in ipairs(PROXY_HEADERS) do req_names[#req_names + 1] = name end
 local NFILL = #req_names
-for _, name in ipairs{ "transfer-encoding", "content-length", "upgrade" } do req_names[#req_names + 1] = name end
+for _, name in ipairs{ "transfer-encoding", "content-length", "upgrade", "content-encoding" } do
+  req_names[#req_names + 1] = name
+end
 local REQ_HEADERS = moonshark.header_set(req_names)
-local RESP_HEADERS = moonshark.header_set{ "content-type", "transfer-encoding", "content-length" }
+local RESP_HEADERS = moonshark.header_set{ "content-type", "transfer-encoding", "content-length", "content-encoding" }
 local NO_HEADERS = moonshark.header_set{}
 
 -- ---------------------------------------------------------------------------------------------
@@ -227,7 +236,7 @@ local function state(conn)
   if not st then
     -- every field the parser sets later is named here, so the table is made at its full size
     st = { tx = {}, head = 1, nreq = 0, nresp = 0, ended = {},
-           swapped = false, nswaps = 0, emitted_early = 0, cur_req = false, cur_resp = false }
+           swapped = false, nswaps = 0, emitted_early = 0, cur_req = false, cur_resp = false, late = 0 }
     conn.http = st
   end
   return st
@@ -243,11 +252,11 @@ local HOST <const>, USER_AGENT <const>, REFERRER <const>, ORIGIN <const> = 6, 7,
 local USERNAME <const>, PROXIED <const>, ORIG_MIME <const>, REQ_LEN <const> = 10, 11, 12, 13
 local REQ_DONE <const>, RESP_TS <const>, VERSION <const>, STATUS_CODE <const> = 14, 15, 16, 17
 local STATUS_MSG <const>, INFO_CODE <const>, INFO_MSG <const>, RESP_MIME <const> = 18, 19, 20, 21
-local RESP_LEN <const>, RESP_DONE <const>, TAGS <const> = 22, 23, 24
+local RESP_LEN <const>, RESP_DONE <const>, TAGS <const>, EMITTED <const> = 22, 23, 24, 25
 
 local function new_tx(k)
   return { k, false, false, false, false, false, false, false, false, false, false, false,
-           false, false, false, false, false, false, false, false, false, false, false, false }
+           false, false, false, false, false, false, false, false, false, false, false, false, false }
 end
 
 local function tx_at(st, k)
@@ -296,11 +305,14 @@ local function emit(conn, st, tx)
              tags, tx[USERNAME], tx[PROXIED], om and ORIG_MIME_SET or nil, rm and RESP_MIME_SET or nil)
 end
 
--- Emits, in request order, every transaction whose request and response are both finished.
+-- Emits, in request order, every transaction whose response is finished and whose request is
+-- finished too or at least began (Zeek writes a record when its answer ends: a request body still
+-- arriving then is logged apart when it ends, see request_done).
 local function emit_ready(conn, st)
   while true do
     local tx = st.tx[st.head]
-    if not tx or not (tx[REQ_DONE] and tx[RESP_DONE]) then break end
+    if not tx or not (tx[RESP_DONE] and (tx[REQ_DONE] or tx[METHOD])) then break end
+    tx[EMITTED] = true
     emit(conn, st, tx)
     st.tx[st.head] = nil
     st.head = st.head + 1
@@ -337,7 +349,7 @@ end
 -- trailers), a Content-Length, or for a response without either, everything up to the close.
 -- Returns the decoded length, whether the stream ended (or the framing broke) first, and
 -- "bad_chunk" when a chunk size line held no size.
-local function read_body(r, te, clen, to_close)
+local function read_framed(r, te, clen, to_close)
   if te then
     local chunked = CHUNKED[te]
     if chunked == nil then chunked = chunked_of(te) end
@@ -351,6 +363,22 @@ local function read_body(r, te, clen, to_close)
   end
   if to_close then return r:skip_all() or 0, true end
   return 0, false
+end
+
+-- The body of a message, its length counted after the content coding too when that is gzip or
+-- deflate (Zeek's body lengths are decoded lengths). A fourth value names a coding that broke
+-- ("inflate_error") or a count stopped at its limit ("inflate_limit").
+local function read_body(r, te, clen, to_close, ce)
+  if ce then
+    local coded = CODED[ce]
+    if coded == nil then coded = coded_of(ce) end
+    if coded and r:inflate() then
+      local _, ended, problem = read_framed(r, te, clen, to_close)
+      local n, status = r:inflated()
+      return n, ended, problem, status and ("inflate_" .. status)
+    end
+  end
+  return read_framed(r, te, clen, to_close)
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -398,6 +426,22 @@ local function client_tunnels(r, st)
   return false
 end
 
+-- The request message of tx ended (its body, n bytes, read; or the stream ended). When its record
+-- already went out with its answer, the end is logged as Zeek logs it: a record of its own at the
+-- next trans_depth, with no method, holding only the request body length.
+local function request_done(r, conn, st, tx, n)
+  if not tx[EMITTED] then
+    tx[REQ_LEN] = n
+    tx[REQ_DONE] = true
+    emit_ready(conn, st)
+    return
+  end
+  st.late = st.late + 1
+  local late = new_tx(math.max(st.nreq, st.nresp) + st.late)
+  late[TS], late[REQ_LEN] = r:time(), n
+  emit(conn, st, late)
+end
+
 -- Reads one request whose line is already parsed. Returns "eof", "stop" or nil (go on).
 local function read_request(r, conn, st, method, uri, version, ts)
   st.nreq = st.nreq + 1
@@ -405,21 +449,21 @@ local function read_request(r, conn, st, method, uri, version, ts)
   tx[TS], tx[METHOD], tx[URI], tx[REQ_VERSION] = ts, method, uri, version
   st.cur_req = tx
   if version == nil then
-    -- HTTP/0.9: no headers, no body, one request per connection.
+    -- HTTP/0.9: no body, one request per connection. As in Zeek, a header block may follow the
+    -- line; the message ends with that block's empty line or with the stream.
     tx[REQ_VERSION] = "0.9"
-    tx[REQ_DONE] = true
-    emit_ready(conn, st)
+    r:header_values(HEADER_MAX, NO_HEADERS)
+    request_done(r, conn, st, tx, 0)
     return "stop"
   end
-  local ok, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7, te, clen, upgrade =
+  local ok, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7, te, clen, upgrade, ce =
     r:header_values(HEADER_MAX, REQ_HEADERS)
-  if not ok then tx[REQ_DONE] = true; return "eof" end
+  if not ok then request_done(r, conn, st, tx, 0); return "eof" end
   fill_request(tx, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7)
-  local n, ended, problem = read_body(r, te, clen, false)
-  tx[REQ_LEN] = n
+  local n, ended, problem, coding = read_body(r, te, clen, false, ce)
   if problem then tag(tx, problem) end
-  tx[REQ_DONE] = true
-  emit_ready(conn, st)
+  if coding then tag(tx, coding) end
+  request_done(r, conn, st, tx, n)
   if ended then return problem and "resync" or "eof" end
   if (UPPER[method] or upper_method(method)) == "CONNECT" or upgrade then
     if client_tunnels(r, st) then return "stop" end
@@ -522,7 +566,7 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
   if not orphan then st.nresp = st.nresp + 1 end
   tx[RESP_TS] = tx[RESP_TS] or ts
   tx[VERSION], tx[STATUS_CODE], tx[STATUS_MSG] = version, code, reason
-  local ok, ctype, te, clen = r:header_values(HEADER_MAX, RESP_HEADERS)
+  local ok, ctype, te, clen, ce = r:header_values(HEADER_MAX, RESP_HEADERS)
   if not ok then
     tx[RESP_DONE] = true
     if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
@@ -542,10 +586,11 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
     if head and head:gsub("^[\r\n]+", ""):sub(1, 5) == "HTTP/" then return nil end
     return "stop"
   end
-  local n, ended, problem = 0, false, nil
-  if not no_body(tx, code) then n, ended, problem = read_body(r, te, clen, true) end
+  local n, ended, problem, coding = 0, false, nil, nil
+  if not no_body(tx, code) then n, ended, problem, coding = read_body(r, te, clen, true, ce) end
   tx[RESP_LEN] = n
   if problem then tag(tx, problem) end
+  if coding then tag(tx, coding) end
   tx[RESP_DONE] = true
   if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
   if ended then return problem and "resync" or "eof" end

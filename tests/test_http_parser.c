@@ -518,6 +518,8 @@ static void test_header_limit_tags_the_request_and_resyncs(void **state)
     check_records(steps, false, want, N(want));
 }
 
+/* The 0.9 request's message (a header block may follow the line) is still open when the answer
+ * ends with the server's close: as Zeek, its end at the client's close gets a record of its own. */
 static void test_http09_simple_request_reads_body_to_close(void **state)
 {
     (void)state;
@@ -528,9 +530,100 @@ static void test_http09_simple_request_reads_body_to_close(void **state)
         STEPS_END,
     };
     static const expect want[] = {
-        { { "\"method\":\"GET\"", "\"uri\":\"/zeek.html\"", "\"version\":\"0.9\"", "\"response_body_len\":20",
-            "\"status_code\":0", NULL },
+        { { "\"trans_depth\":1", "\"method\":\"GET\"", "\"uri\":\"/zeek.html\"", "\"version\":\"0.9\"",
+            "\"response_body_len\":20", "\"status_code\":0", NULL },
           { "status_msg", NULL } },
+        { { "\"trans_depth\":2", "\"request_body_len\":0", "\"response_body_len\":0", NULL },
+          { "method", "uri", "status_code", "version", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+/* The client's message ends first (its header block's empty line, or its close): one record. */
+static void test_http09_request_ended_before_its_answer_is_one_record(void **state)
+{
+    (void)state;
+    static const step ended_by_line[] = {
+        DATA(C, "GET /a\r\n\r\n"),
+        DATA(S, "hello"),
+        END(S),
+        STEPS_END,
+    };
+    static const step ended_by_close[] = {
+        DATA(C, "POST /b\n"),
+        END(C),
+        DATA(S, "hello"),
+        END(S),
+        STEPS_END,
+    };
+    static const expect want_a[] = {
+        { { "\"trans_depth\":1", "\"uri\":\"/a\"", "\"version\":\"0.9\"", "\"response_body_len\":5", NULL }, { NULL } },
+    };
+    static const expect want_b[] = {
+        { { "\"trans_depth\":1", "\"method\":\"POST\"", "\"version\":\"0.9\"", "\"response_body_len\":5", NULL }, { NULL } },
+    };
+    check_records(ended_by_line, false, want_a, N(want_a));
+    check_records(ended_by_close, false, want_b, N(want_b));
+}
+
+/* A request body still arriving when the answer ends (a server that answers an upload early):
+ * the record goes out with the answer, request_body_len 0; the body's end gets its own record. */
+static void test_request_body_ending_after_its_answer_is_logged_apart(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n12345"),
+        DATA(S, "HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"),
+        DATA(C, "67890"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"trans_depth\":1", "\"method\":\"POST\"", "\"request_body_len\":0", "\"status_code\":413",
+            "\"response_body_len\":2", NULL }, { NULL } },
+        { { "\"trans_depth\":2", "\"request_body_len\":10", NULL }, { "method", "status_code", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+/* gzip, x-gzip and deflate (zlib header or raw) bodies are counted decoded, as Zeek counts them;
+ * a broken stream counts what decoded before the break and is tagged. Bodies built with zlib. */
+static void test_coded_bodies_count_decoded_bytes(void **state)
+{
+    (void)state;
+    /* "hello hello hello hello\n" (24 bytes) as gzip, zlib and raw deflate (Python's zlib module) */
+    static const char gz[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xcb\x48\xcd\xc9\xc9\x57\xc8\x40"
+                             "\x27\xb9\x00\x00\x88\x59\x0b\x18\x00\x00\x00";
+    static const char zl[] = "\x78\x9c\xcb\x48\xcd\xc9\xc9\x57\xc8\x40\x27\xb9\x00\x70\xbe\x08\xbb";
+    static const char raw[] = "\xcb\x48\xcd\xc9\xc9\x57\xc8\x40\x27\xb9\x00";
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+                     sizeof gz - 1);
+    memcpy(buf + n, gz, sizeof gz - 1);
+    size_t len = (size_t)n + sizeof gz - 1;
+    n = snprintf(buf + len, sizeof buf - len, "HTTP/1.1 200 OK\r\nContent-Encoding: Deflate\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n%zx\r\n", sizeof zl - 1);
+    len += (size_t)n;
+    memcpy(buf + len, zl, sizeof zl - 1);
+    len += sizeof zl - 1;
+    n = snprintf(buf + len, sizeof buf - len, "\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\n"
+                 "Content-Length: %zu\r\n\r\n", sizeof raw - 1);
+    len += (size_t)n;
+    memcpy(buf + len, raw, sizeof raw - 1);
+    len += sizeof raw - 1;
+    static const char broken[] = "HTTP/1.1 200 OK\r\nContent-Encoding: x-gzip\r\nContent-Length: 12\r\n\r\n"
+                                 "\x1f\x8b\x09\x00garbage!"; /* method 9: not deflate */
+    memcpy(buf + len, broken, sizeof broken - 1);
+    len += sizeof broken - 1;
+    step steps[] = {
+        DATA(C, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\nGET /4 HTTP/1.1\r\n\r\n"),
+        { STEP_DATA, S, buf, len },
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/1\"", "\"response_body_len\":24", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/2\"", "\"response_body_len\":24", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/3\"", "\"response_body_len\":24", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/4\"", "\"response_body_len\":0", "\"tags\":[\"inflate_error\"]", NULL }, { NULL } },
     };
     check_records(steps, false, want, N(want));
 }
@@ -899,6 +992,9 @@ int main(void)
         cmocka_unit_test(test_gap_in_headers_resyncs_at_next_request_line),
         cmocka_unit_test(test_header_limit_tags_the_request_and_resyncs),
         cmocka_unit_test(test_http09_simple_request_reads_body_to_close),
+        cmocka_unit_test(test_http09_request_ended_before_its_answer_is_one_record),
+        cmocka_unit_test(test_request_body_ending_after_its_answer_is_logged_apart),
+        cmocka_unit_test(test_coded_bodies_count_decoded_bytes),
         cmocka_unit_test(test_auth_proxy_headers_and_mime_types),
         cmocka_unit_test(test_content_length_past_the_end_counts_bytes_seen),
         cmocka_unit_test(test_guessed_client_that_answers_swaps_roles),

@@ -15,8 +15,9 @@ if ! command -v python3 >/dev/null 2>&1; then
     echo "http_zeek: SKIP: python3 not found"; exit 0
 fi
 details=${HTTP_ZEEK_DETAILS:-${TMPDIR:-/tmp}/http_zeek_details.txt}
-python3 "$top/tests/e2e/http_zeek.py" "$MOONSHARK" "$PCAPS" --min-rows 95 --min-field 95 --details "$details" \
-    | grep -v '^http_zeek: diff '
+out=$(mktemp); trap 'rm -f "$out"' EXIT
+python3 "$top/tests/e2e/http_zeek.py" "$MOONSHARK" "$PCAPS" --min-rows 95 --min-field 95 --details "$details" >"$out"
 rc=$?
+grep -v '^http_zeek: diff ' "$out"
 echo "http_zeek: each difference: $details"
 exit $rc
