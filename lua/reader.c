@@ -543,7 +543,7 @@ static int raise_gap(lua_State *L, ms_lua *rt, ms_lua_half *h)
 /* ---- r:skip_chunked: a chunked body (RFC 9112 7.1) carried out in C --------------------- */
 
 
-#define CHUNK_BIG ((uint64_t)1 << 62) /* a size of more than 15 hex digits: the rest of the stream */
+#define CHUNK_BIG ((uint64_t)1 << 62) /* a size of more than 15 hex digits (leading zeros aside): the rest of the stream */
 
 /* Reads a chunk-size line: blanks, hex digits, then anything (extensions). Sets *size and returns
  * true, or returns false when the line holds no size. */
@@ -553,6 +553,9 @@ static bool chunk_size_of(const uint8_t *s, size_t n, uint64_t *size)
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
     size_t first = i;
+    while (i < n && s[i] == '0') /* leading zeros do not count towards the size's digits */
+        i++;
+    size_t sig = i;
     uint64_t v = 0;
     for (; i < n; i++) {
         uint8_t ch = s[i];
@@ -560,12 +563,12 @@ static bool chunk_size_of(const uint8_t *s, size_t n, uint64_t *size)
               : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
         if (d < 0)
             break;
-        if (i - first < 15)
+        if (i - sig < 15)
             v = v << 4 | (uint64_t)d;
     }
     if (i == first)
         return false;
-    *size = i - first <= 15 ? v : CHUNK_BIG;
+    *size = i - sig <= 15 ? v : CHUNK_BIG;
     return true;
 }
 

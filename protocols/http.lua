@@ -62,56 +62,82 @@ local split = moonshark.split
 local TOKEN, token_of = memo(function(m) return match(m, "^[%w!#$%%&'*+%.^_`|~-]+$") ~= nil end)
 -- "HTTP/1.1" (and blanks or a CR after it) at the end of a request line
 local REQ_LINE_VERSION, req_line_version_of = memo(function(v)
-  return match(v, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$") or false
+  local major, minor = match(v, "^[Hh][Tt][Tt][Pp]/(%d)%.(%d)")
+  return major and (major .. "." .. minor) or false
 end)
 -- "HTTP/1.1" before the code of a status line
 local STATUS_LINE_VERSION, status_line_version_of = memo(function(v)
-  return match(v, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)$") or false
+  local major, minor = match(v, "^[Hh][Tt][Tt][Pp]/(%d)%.(%d)[^ \t]*$")
+  return major and (major .. "." .. minor) or false
 end)
 -- three digits as a number
 local CODE, code_of = memo(function(c) return match(c, "^%d%d%d$") and tonumber(c) or false end)
 -- a reason phrase without the blanks around it
 local REASON, reason_of = memo(function(r) return (r:gsub("^[ \t]+", ""):gsub("[ \t\r]+$", "")) end)
 
+-- The general request line (docs/http-log.md, rules R1-R4), read as Zeek's analyzer reads it:
+-- a token, blanks, then the target: the run of URI characters and whatever follows it up to the
+-- first "HTTP/" (either case) after that run, blanks before it trimmed. "HTTP/" with no target
+-- before it gives an empty uri. The version is the d.d after "HTTP/" (crud after it ignored;
+-- "x" when it is not d.d). No "HTTP/" at all: an HTTP/0.9 line (version nil), whose target ends
+-- where Zeek's scan for a version stopped (before the last blank-separated word when there are
+-- several). Returns method, uri, version, or nil.
+local URI_RUN = "^[%w:/?#%[%]@!$&'()*+,;=%-_.~%%]*()"
 local function parse_request_line_slow(line)
   local method, rest = match(line, "^([%w!#$%%&'*+%.^_`|~-]+)[ \t]+(.*)$")
   if not method then return nil end
-  local uri, version = match(rest, "^(.-)[ \t]+[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
-  if uri and uri ~= "" then return method, uri, version end
-  -- "GET HTTP/1.1": no target at all (logged with an empty uri)
-  version = match(rest, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
-  if version then return method, "", version end
-  return nil
+  local run_end = match(rest, URI_RUN)
+  if run_end > #rest and find(rest, "^[Hh][Tt][Tt][Pp]/") then run_end = 1 end  -- no target
+  local v = find(rest, "[Hh][Tt][Tt][Pp]/", run_end)
+  if v then
+    local uri = sub(rest, 1, v - 1):gsub("[ \t]+$", "")
+    local major, minor = match(rest, "^(%d)%.(%d)", v + 5)
+    return method, uri, major and (major .. "." .. minor) or "x"
+  end
+  -- no version: Zeek's scan leaves the target at the start of the last blank run it passed
+  local uri_end, i, n = run_end, run_end, #rest
+  while i <= n do
+    uri_end = i
+    i = (match(rest, "^[ \t]*()", i)) + 1
+  end
+  local uri = sub(rest, 1, uri_end - 1)
+  if uri == "" or #method < 3 then return nil end
+  return method, uri, nil
 end
 
 -- method SP request-target SP HTTP/x.y (tabs and repeated spaces tolerated). Returns
 -- method, uri, version ("1.1"), or nil.
 local function parse_request_line(line)
   -- quick form: a token, one space, a target without spaces, one space, HTTP/x.y; no tab in the
-  -- line (a tab next to the target would be trimmed by the general form)
+  -- line (a tab next to the target would be trimmed by the general form) and no "http/" inside
+  -- the target (the general form would end the target there)
   local method, uri, v = split(line, " ", 3)
   if v and uri ~= "" then
     local version = REQ_LINE_VERSION[v]
     if version == nil then version = req_line_version_of(v) end
     local token = TOKEN[method]
     if token == nil then token = token_of(method) end
-    if version and token and not find(line, "\t", 1, true) then return method, uri, version end
+    if version and token and not find(line, "\t", 1, true) and not find(uri, "[Tt][Tt][Pp]/") then
+      return method, uri, version
+    end
   end
   return parse_request_line_slow(line)
 end
 
--- HTTP/0.9 simple request: "GET /path" (only the methods old clients sent).
-local function parse_simple_request(line)
-  local method, uri = match(line, "^(%u+) +(/%S*)[ \t\r]*$")
-  if method == "GET" or method == "POST" or method == "HEAD" then return method, uri end
-  return nil
-end
-
+-- The general status line, read as Zeek (and, for the code, tshark) read it: "HTTP/" in either
+-- case, the version's d.d (else the version as sent), then after the first blank run three
+-- characters: the code when they are digits, else 0 (as Zeek); the reason after the next blank
+-- run. Not a status line: no blank after the version, fewer than three characters after it, or
+-- a first code character that is not a digit (where Zeek gives up on the side, we resync).
 local function parse_status_line_slow(line)
-  local version, code, rest = match(line, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t]+(%d%d%d)(.*)$")
-  if not version then return nil end
-  if rest ~= "" and not match(rest, "^[ \t]") then return nil end
-  return version, tonumber(code), (rest:gsub("^[ \t]+", ""):gsub("[ \t\r]+$", ""))
+  if not find(line, "^[Hh][Tt][Tt][Pp]/") then return nil end
+  local major, minor = match(line, "^(%d)%.(%d)", 6)
+  local c = match(line, "^[^ \t]*[ \t]+()", 6)
+  if not c or #line < c + 2 or not find(line, "^%d", c) then return nil end
+  local code = tonumber(match(line, "^%d%d%d", c)) or 0
+  local reason = match(line, "^[^ \t]*[ \t]+(.*)$", c + 3) or ""
+  local version = major and (major .. "." .. minor) or match(line, "^[^ \t]*", 6)  -- as sent
+  return version, code, (reason:gsub("[ \t\r]+$", ""))
 end
 
 -- HTTP/x.y SP 3DIGIT [SP reason]. Returns version, code, reason, or nil.
@@ -154,7 +180,8 @@ end
 -- Transfer-Encoding ends in "chunked" (the only coding that frames a message). Memoised: the
 -- same few values repeat on every message.
 local CHUNKED, chunked_of = memo(function(v)
-  return lower(v):match("chunked[ \t]*$") ~= nil
+  local last = match(lower(v), "([^,]*)$")
+  return match(last, "^[ \t]*([^; \t]*)") == "chunked"  -- the final coding, parameters aside
 end)
 
 -- Content-Encoding whose first coding is gzip, x-gzip or deflate (what Zeek decodes): the body's
@@ -236,7 +263,8 @@ local function state(conn)
   if not st then
     -- every field the parser sets later is named here, so the table is made at its full size
     st = { tx = {}, head = 1, nreq = 0, nresp = 0, ended = {},
-           swapped = false, nswaps = 0, emitted_early = 0, cur_req = false, cur_resp = false, late = 0 }
+           swapped = false, nswaps = 0, emitted_early = 0, cur_req = false, cur_resp = false, late = 0,
+           has09 = false }
     conn.http = st
   end
   return st
@@ -452,6 +480,7 @@ local function read_request(r, conn, st, method, uri, version, ts)
     -- HTTP/0.9: no body, one request per connection. As in Zeek, a header block may follow the
     -- line; the message ends with that block's empty line or with the stream.
     tx[REQ_VERSION] = "0.9"
+    st.has09 = true
     r:header_values(HEADER_MAX, NO_HEADERS)
     request_done(r, conn, st, tx, 0)
     return "stop"
@@ -504,8 +533,8 @@ local function run_requests(r, conn, st, resyncing, first_line, first_ts)
       return "eof"
     elseif line ~= "" then
       local method, uri, version = parse_request_line(line)
-      if not method and not resyncing and st.nreq == 0 then
-        method, uri = parse_simple_request(line)
+      if method and not version and (resyncing or not match(method, "^%a+$") or not find(uri, "^/")) then
+        method = nil  -- an HTTP/0.9 line only where a request is due: letters, then a path
       end
       if method == "PRI" and uri == "*" and version == "2.0" then
         return "stop"  -- the HTTP/2 connection preface (prior knowledge): not HTTP/1 from here
@@ -624,7 +653,7 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
     first_line = nil
     if not line then
       local ok, head = true, nil
-      if st.nresp == 0 then
+      if st.nresp == 0 or st.has09 then
         -- only the first answer can be HTTP/0.9 (a 0.9 request is always the first one): look at
         -- its first bytes once the request side had its chance to run
         ok, head = pcall(r.peek, r, 5)
