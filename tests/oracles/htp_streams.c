@@ -133,6 +133,7 @@ int main(int argc, char **argv)
     htp_cfg_t *cfg = htp_config_create();
     htp_config_set_server_personality(cfg, HTP_SERVER_APACHE_2);
     htp_config_set_response_decompression(cfg, 1);   /* body lengths after gzip/deflate, as Zeek */
+    htp_config_set_request_decompression(cfg, 1);
     htp_config_set_lzma_memlimit(cfg, 0);            /* no lzma: neither Zeek nor moonshark decode it */
     htp_config_set_response_decompression_layer_limit(cfg, 1);
     htp_config_set_tx_auto_destroy(cfg, 0);
