@@ -159,8 +159,8 @@ local function parse_status_line(line)
   return parse_status_line_slow(line)
 end
 
--- Content-Length value: the last number of the (possibly repeated, ", "-joined) header, as Zeek
--- and tshark take it. nil when it is not a number.
+-- Content-Length value: the last of the (possibly repeated, ", "-joined) header's values, as Zeek
+-- and tshark take it; 0 when it holds no number.
 local function parse_length(v)
   if not v then return nil end
   -- the usual value, plain digits: tonumber with base 10 takes only blanks, a sign and digits
@@ -169,8 +169,11 @@ local function parse_length(v)
     local n = tonumber(v, 10)
     if n and n >= 0 then return n end
   end
-  local digits = v:match("(%d+)[ \t]*$")
-  if not digits then return nil end
+  -- the last value of a repeated header (as Zeek and tshark take it); its leading digits (Zeek's
+  -- reading: "12abc" is 12); no digits at all ("-5", "abc") is not a length: an empty body, as
+  -- Zeek reads a bad Content-Length (RFC 9112 6.3 calls the framing invalid)
+  local digits = match(match(v, "([^,]*)$"), "^[ \t]*(%d+)")
+  if not digits then return 0 end
   if #digits > 18 then return BIG end
   local n = tonumber(digits)
   if n > BIG then return BIG end
@@ -449,7 +452,7 @@ local function client_tunnels(r, st)
   local head = r:peek(24)
   if not head then return true end
   head = head:gsub("^[\r\n]+", "")  -- stray line ends after the request are tolerated
-  local method = head:match("^([%w!#$%%&'*+%.^_`|~-]+) ")
+  local method = head:match("^([%w!#$%%&'*+%.^_`|~-]+)[ \t]")
   if not method or head:sub(1, 14) == "PRI * HTTP/2.0" then return true end
   return false
 end
