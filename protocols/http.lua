@@ -79,9 +79,9 @@ local REASON, reason_of = memo(function(r) return (r:gsub("^[ \t]+", ""):gsub("[
 -- a token, blanks, then the target: the run of URI characters and whatever follows it up to the
 -- first "HTTP/" (either case) after that run, blanks before it trimmed. "HTTP/" with no target
 -- before it gives an empty uri. The version is the d.d after "HTTP/" (crud after it ignored;
--- "x" when it is not d.d). No "HTTP/" at all: an HTTP/0.9 line (version nil), whose target ends
--- where Zeek's scan for a version stopped (before the last blank-separated word when there are
--- several). Returns method, uri, version, or nil.
+-- "x" when it is not d.d). No "HTTP/" at all: an HTTP/0.9 line (version nil) whose target is the
+-- rest of the line, blanks at the end trimmed (Zeek's scan drops the last character or word
+-- there; tshark keeps them, and so do we). Returns method, uri, version, or nil.
 local URI_RUN = "^[%w:/?#%[%]@!$&'()*+,;=%-_.~%%]*()"
 local function parse_request_line_slow(line)
   local method, rest = match(line, "^([%w!#$%%&'*+%.^_`|~-]+)[ \t]+(.*)$")
@@ -94,13 +94,7 @@ local function parse_request_line_slow(line)
     local major, minor = match(rest, "^(%d)%.(%d)", v + 5)
     return method, uri, major and (major .. "." .. minor) or "x"
   end
-  -- no version: Zeek's scan leaves the target at the start of the last blank run it passed
-  local uri_end, i, n = run_end, run_end, #rest
-  while i <= n do
-    uri_end = i
-    i = (match(rest, "^[ \t]*()", i)) + 1
-  end
-  local uri = sub(rest, 1, uri_end - 1)
+  local uri = match(rest, "^(.-)[ \t\r]*$")
   if uri == "" or #method < 3 then return nil end
   return method, uri, nil
 end
@@ -759,8 +753,8 @@ function p.on_datagram(conn, dir, b)
   local s = b:sub(1, math.min(#b, 8192))
   local line, rest = s:match("^([^\r\n]*)\r?\n(.*)$")
   if not line then return end
-  local method, uri = parse_request_line(line)
-  if not method then return end
+  local method, uri, version = parse_request_line(line)
+  if not method or not version then return end
   local h = {}
   for l in rest:gmatch("([^\r\n]*)\r?\n") do
     if l == "" then break end
