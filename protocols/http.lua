@@ -565,7 +565,7 @@ end
 -- Responses
 
 local function no_body(tx, code)
-  if code < 200 or code == 204 or code == 304 then return true end
+  if (code >= 100 and code < 200) or code == 204 or code == 304 then return true end  -- 0: a body
   local m = tx[METHOD]
   return m and (UPPER[m] or upper_method(m)) == "HEAD"
 end

@@ -518,6 +518,62 @@ static void test_header_limit_tags_the_request_and_resyncs(void **state)
     check_records(steps, false, want, N(want));
 }
 
+/* The framing rules of docs/http-log.md on the shapes they name: Transfer-Encoding's final coding
+ * (parameters aside) decides chunked; a last chunk written with many zeros is 0; a Content-Length
+ * without digits frames an empty body (also in a response, which would otherwise run to the
+ * close); "12abc" is 12; crud after the request's version is ignored. */
+static void test_framing_rules_on_odd_header_values(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /te-param HTTP/1.1 crud\r\n\r\n"
+                "GET /te-list HTTP/1.1\r\n\r\n"
+                "GET /cl-neg HTTP/1.1\r\n\r\n"
+                "POST /cl-junk HTTP/1.1\r\nContent-Length: 3abc\r\n\r\nxyz"
+                "GET /after HTTP/1.1\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked ;\r\n\r\n3\r\nabc\r\n000000000000000000000\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nContent-Length: -7\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz"
+                "HTTP/1.1 20x odd\r\nContent-Length: 2\r\n\r\nok"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/te-param\"", "\"response_body_len\":3", "\"status_code\":200", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/te-list\"", "\"response_body_len\":2", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/cl-neg\"", "\"response_body_len\":0", NULL }, { NULL } },
+        { { "\"uri\":\"/cl-junk\"", "\"request_body_len\":3", "\"response_body_len\":1", NULL }, { NULL } },
+        { { "\"uri\":\"/after\"", "\"status_code\":0", "\"status_msg\":\"odd\"", "\"response_body_len\":2", NULL },
+          { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+/* Request lines by Zeek's grammar: an extension method, OPTIONS *, a target ending at the first
+ * "HTTP/" after the URI characters, and an HTTP/0.9 line later in a connection (logged; its
+ * answer is not taken for a 0.9 body, the answer side having begun to wait for a status line). */
+static void test_request_lines_by_the_target_grammar(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "FROB-IT /x HTTP/1.1\r\n\r\nOPTIONS * HTTP/1.1\r\n\r\nGET /a\"b HTTP/1.1\r\n\r\n"),
+        DATA(S, "HTTP/1.1 405 No\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                "HTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n"),
+        DATA(C, "GET /old\r\n"),
+        DATA(S, "raw bytes"),
+        END(C),
+        END(S),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"FROB-IT\"", "\"uri\":\"/x\"", "\"status_code\":405", NULL }, { NULL } },
+        { { "\"method\":\"OPTIONS\"", "\"uri\":\"*\"", "\"status_code\":200", NULL }, { NULL } },
+        { { "\"uri\":\"/a\\\"b\"", "\"status_code\":404", NULL }, { NULL } },
+        { { "\"trans_depth\":4", "\"uri\":\"/old\"", "\"response_body_len\":0", NULL }, { "version", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
 /* The 0.9 request's message (a header block may follow the line) is still open when the answer
  * ends with the server's close: as Zeek, its end at the client's close gets a record of its own. */
 static void test_http09_simple_request_reads_body_to_close(void **state)
@@ -991,6 +1047,8 @@ int main(void)
         cmocka_unit_test(test_garbage_before_request_line_is_skipped),
         cmocka_unit_test(test_gap_in_headers_resyncs_at_next_request_line),
         cmocka_unit_test(test_header_limit_tags_the_request_and_resyncs),
+        cmocka_unit_test(test_framing_rules_on_odd_header_values),
+        cmocka_unit_test(test_request_lines_by_the_target_grammar),
         cmocka_unit_test(test_http09_simple_request_reads_body_to_close),
         cmocka_unit_test(test_http09_request_ended_before_its_answer_is_one_record),
         cmocka_unit_test(test_request_body_ending_after_its_answer_is_logged_apart),
