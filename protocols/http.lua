@@ -658,7 +658,7 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
       end
       if ok then
         local next_tx = head and st.tx[st.nresp + 1]
-        if not resyncing and next_tx and next_tx[REQ_VERSION] == "0.9" and head ~= "HTTP/" then
+        if not resyncing and next_tx and next_tx[REQ_VERSION] == "0.9" then
           ts = r:time()
           -- HTTP/0.9 answer: everything up to the close is the body.
           st.nresp = st.nresp + 1
