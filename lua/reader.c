@@ -72,20 +72,51 @@ typedef struct hdr_iter {
     size_t len, pos;
 } hdr_iter;
 
+#define NO_EOL SIZE_MAX
+
+/* Where the line starting at p[from] ends, within p[0..upto): at LF, at CRLF, or at a CR not
+ * followed by LF (a bare CR ends a line, as Zeek and tshark read it). Returns the offset of the
+ * line end and sets *eol_len (1 or 2), or NO_EOL when no end is there yet; a CR that is the last
+ * byte at hand waits for the next byte (is it a CRLF?) unless the stream ended (at_end). */
+static size_t find_eol(const uint8_t *p, size_t from, size_t upto, bool at_end, size_t *eol_len)
+{
+    if (from >= upto)
+        return NO_EOL;
+    const uint8_t *lf = memchr(p + from, '\n', upto - from);
+    size_t stop = lf ? (size_t)(lf - p) : upto;
+    const uint8_t *cr = stop > from ? memchr(p + from, '\r', stop - from) : NULL;
+    if (cr) {
+        size_t c = (size_t)(cr - p);
+        if (c + 1 < upto) {
+            *eol_len = p[c + 1] == '\n' ? 2 : 1;
+            return c;
+        }
+        if (!at_end)
+            return NO_EOL;
+        *eol_len = 1;
+        return c;
+    }
+    if (!lf)
+        return NO_EOL;
+    *eol_len = 1;
+    return stop;
+}
+
 /* The next line (without its ending); false at the empty line or the end of the block. */
 static bool next_line(hdr_iter *it, const uint8_t **line, size_t *llen)
 {
     if (it->pos >= it->len)
         return false;
-    const uint8_t *start = it->p + it->pos;
-    const uint8_t *nl = memchr(start, '\n', it->len - it->pos);
-    size_t end = nl ? (size_t)(nl - it->p) : it->len;
-    it->pos = nl ? end + 1 : it->len;
-    size_t le = end;
-    if (le > (size_t)(start - it->p) && it->p[le - 1] == '\r')
-        le--;
-    *line = start;
-    *llen = le - (size_t)(start - it->p);
+    size_t from = it->pos, el = 0;
+    size_t end = find_eol(it->p, from, it->len, true, &el);
+    if (end == NO_EOL) {
+        end = it->len;
+        it->pos = it->len;
+    } else {
+        it->pos = end + el;
+    }
+    *line = it->p + from;
+    *llen = end - from;
     return *llen > 0;
 }
 
@@ -453,34 +484,35 @@ static void push_headers(lua_State *L, const uint8_t *block, size_t len)
 /* ---- requests -------------------------------------------------------------------------- */
 
 /* Looks for the empty line that ends a header block in p[0..upto); *scan is where the first line
- * not yet seen complete starts (kept across calls, so no byte is searched twice). Returns the
- * offset just past the empty line, or 0 when it is not there yet. */
-static size_t block_end(const uint8_t *p, size_t upto, size_t *scan)
+ * not yet seen complete starts (kept across calls, so no line is searched again once complete).
+ * Lines end as find_eol says. Returns the offset just past the empty line, or 0 when it is not
+ * there yet. */
+static size_t block_end(const uint8_t *p, size_t upto, size_t *scan, bool at_end)
 {
-    while (*scan < upto) {
-        const uint8_t *nl = memchr(p + *scan, '\n', upto - *scan);
-        if (!nl)
-            return 0;
-        size_t end = (size_t)(nl - p);
+    size_t el = 0;
+    for (;;) {
         size_t ls = *scan;
-        *scan = end + 1;
-        if (end == ls || (end == ls + 1 && p[ls] == '\r'))
-            return end + 1;
+        size_t end = find_eol(p, ls, upto, at_end, &el);
+        if (end == NO_EOL)
+            return 0;
+        *scan = end + el;
+        if (end == ls)
+            return *scan;
     }
-    return 0;
 }
 
-/* The '\n' ending the line at the front of h (bytes p[0..have)), or NULL when it is not there
- * yet. A line may have h->arg bytes and its CRLF: *lim gets that bound, and only bytes within it
- * are searched, each once (h->scan remembers how far the search got). */
-static const uint8_t *line_end(ms_lua_half *h, const uint8_t *p, size_t have, size_t *lim)
+/* The line end of the line at the front of h (bytes p[0..have)): its offset, with *eol_len, or
+ * NO_EOL when it is not there yet. A line may have h->arg bytes and its CRLF: *lim gets that bound,
+ * and only bytes within it are searched, each once (h->scan remembers how far the search got; a
+ * CR last at hand is searched again with the byte after it). */
+static size_t line_end(ms_lua_half *h, const uint8_t *p, size_t have, size_t *lim, size_t *eol_len)
 {
     *lim = h->arg + 2 < h->arg ? SIZE_MAX : (size_t)MS_MIN(h->arg + 2, (uint64_t)SIZE_MAX);
     size_t upto = MS_MIN(have, *lim);
-    const uint8_t *nl = upto > h->scan ? memchr(p + h->scan, '\n', upto - h->scan) : NULL;
-    if (!nl)
-        h->scan = upto;
-    return nl;
+    size_t end = find_eol(p, h->scan, upto, h->ended, eol_len);
+    if (end == NO_EOL && upto > h->scan)
+        h->scan = p[upto - 1] == '\r' ? upto - 1 : upto;
+    return end;
 }
 
 /* The stream ended before the pending read could complete: the tail is dropped (counted) and
@@ -605,20 +637,18 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         const uint8_t *p = have ? front(h) : NULL;
         switch (h->chunk_state) {
         case CH_SIZE: {
-            size_t lim;
-            const uint8_t *nl = line_end(h, p, have, &lim);
-            if (!nl) {
+            size_t lim, el = 0;
+            size_t le = line_end(h, p, have, &lim, &el);
+            if (le == NO_EOL) {
                 int r = chunk_incomplete(L, c, h, have, lim);
                 if (r != CHUNK_GO_ON)
                     return r;
                 break;
             }
-            size_t end = (size_t)(nl - p);
-            size_t le = end > 0 && p[end - 1] == '\r' ? end - 1 : end;
             uint64_t size = 0;
             bool has_size = chunk_size_of(p, le, &size);
-            consume(h, end + 1);
-            rt->stats.bytes_parsed += end + 1;
+            consume(h, le + el);
+            rt->stats.bytes_parsed += le + el;
             h->scan = 0;
             if (!has_size) {
                 if (le > 0)
@@ -652,7 +682,7 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         }
         case CH_TRAILER: {
             size_t lim = (size_t)MS_MIN(h->arg2, (uint64_t)SIZE_MAX);
-            size_t len = block_end(p, MS_MIN(have, lim), &h->scan);
+            size_t len = block_end(p, MS_MIN(have, lim), &h->scan, h->ended);
             if (!len) {
                 int r = chunk_incomplete(L, c, h, have, lim);
                 if (r != CHUNK_GO_ON)
@@ -720,22 +750,18 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     const uint8_t *p = have ? front(h) : NULL;
     switch (h->req) {
     case MS_REQ_LINE: {
-        size_t lim;
-        const uint8_t *nl = line_end(h, p, have, &lim);
-        if (nl) {
+        size_t lim, el = 0;
+        size_t le = line_end(h, p, have, &lim, &el);
+        if (le != NO_EOL) {
             if (L) {
-                size_t end = (size_t)(nl - p);
-                size_t le = end;
-                if (le > 0 && p[le - 1] == '\r')
-                    le--;
                 lua_pushlstring(L, (const char *)p, le);
                 int nres = 1;
                 if (h->line_time) {
                     lua_pushnumber(L, (lua_Number)ms_lua_half_time(h) / 1e9); /* of its first byte */
                     nres = 2;
                 }
-                consume(h, end + 1);
-                rt->stats.bytes_parsed += end + 1;
+                consume(h, le + el);
+                rt->stats.bytes_parsed += le + el;
                 h->scan = 0;
                 return nres;
             }
@@ -752,7 +778,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     case MS_REQ_HEADERS: {
         size_t lim = (size_t)MS_MIN(h->arg, (uint64_t)SIZE_MAX);
         size_t ls = h->scan;
-        size_t len = block_end(p, MS_MIN(have, lim), &h->scan);
+        size_t len = block_end(p, MS_MIN(have, lim), &h->scan, h->ended);
         if (!len)
             return line_not_complete(L, rt, c, h, have, lim);
         if (!L) {

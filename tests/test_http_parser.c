@@ -518,6 +518,26 @@ static void test_header_limit_tags_the_request_and_resyncs(void **state)
     check_records(steps, false, want, N(want));
 }
 
+/* A bare CR ends a line (rule R11, as Zeek and tshark read it), also in chunk size lines and
+ * header blocks; a CR cut from its LF by a segment boundary still makes one CRLF. */
+static void test_bare_cr_line_ends(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /cr HTTP/1.1\rHost: h\rUser-Agent: u\r\rPOST /p HTTP/1.1\rContent-Length: 2\r\rab"),
+        DATA(S, "HTTP/1.1 200 OK\rTransfer-Encoding: chunked\r\r3\rabc\r0\r\r"
+                "HTTP/1.1 201 Made\rContent-Length: 1\r\rz"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/cr\"", "\"host\":\"h\"", "\"user_agent\":\"u\"", "\"version\":\"1.1\"",
+            "\"response_body_len\":3", "\"status_code\":200", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/p\"", "\"request_body_len\":2", "\"status_code\":201", "\"status_msg\":\"Made\"",
+            "\"response_body_len\":1", NULL }, { "tags", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
 /* The framing rules of docs/http-log.md on the shapes they name: Transfer-Encoding's final coding
  * (parameters aside) decides chunked; a last chunk written with many zeros is 0; a Content-Length
  * without digits frames an empty body (also in a response, which would otherwise run to the
@@ -1047,6 +1067,7 @@ int main(void)
         cmocka_unit_test(test_garbage_before_request_line_is_skipped),
         cmocka_unit_test(test_gap_in_headers_resyncs_at_next_request_line),
         cmocka_unit_test(test_header_limit_tags_the_request_and_resyncs),
+        cmocka_unit_test(test_bare_cr_line_ends),
         cmocka_unit_test(test_framing_rules_on_odd_header_values),
         cmocka_unit_test(test_request_lines_by_the_target_grammar),
         cmocka_unit_test(test_http09_simple_request_reads_body_to_close),
