@@ -70,6 +70,7 @@ static bool is_ws(uint8_t ch)
 typedef struct hdr_iter {
     const uint8_t *p;
     size_t len, pos;
+    bool bare_cr;      /* the block may hold bare-CR line ends (else lines end at LF: quicker) */
 } hdr_iter;
 
 #define NO_EOL SIZE_MAX
@@ -78,7 +79,7 @@ typedef struct hdr_iter {
  * followed by LF (a bare CR ends a line, as Zeek and tshark read it). Returns the offset of the
  * line end and sets *eol_len (1 or 2), or NO_EOL when no end is there yet; a CR that is the last
  * byte at hand waits for the next byte (is it a CRLF?) unless the stream ended (at_end). */
-static size_t find_eol(const uint8_t *p, size_t from, size_t upto, bool at_end, size_t *eol_len)
+static inline size_t find_eol(const uint8_t *p, size_t from, size_t upto, bool at_end, size_t *eol_len)
 {
     if (from >= upto)
         return NO_EOL;
@@ -108,6 +109,16 @@ static bool next_line(hdr_iter *it, const uint8_t **line, size_t *llen)
     if (it->pos >= it->len)
         return false;
     size_t from = it->pos, el = 0;
+    if (!it->bare_cr) { /* the usual block: LF or CRLF line ends only */
+        const uint8_t *nl = memchr(it->p + from, '\n', it->len - from);
+        size_t end = nl ? (size_t)(nl - it->p) : it->len;
+        it->pos = nl ? end + 1 : it->len;
+        if (end > from && it->p[end - 1] == '\r')
+            end--;
+        *line = it->p + from;
+        *llen = end - from;
+        return *llen > 0;
+    }
     size_t end = find_eol(it->p, from, it->len, true, &el);
     if (end == NO_EOL) {
         end = it->len;
@@ -216,7 +227,7 @@ static void build_pairs(lua_State *L, int t)
     }
     size_t len = 0;
     const uint8_t *block = (const uint8_t *)lua_tolstring(L, -1, &len);
-    hdr_iter it = { block, len, 0 };
+    hdr_iter it = { block, len, 0, true }; /* the block's line ends are not known here */
     const uint8_t *name;
     size_t nlen;
     lua_Integer n = 0;
@@ -387,14 +398,14 @@ static int next_set_header(hdr_iter *it, const hset *set, const uint8_t **line, 
 }
 
 /* The header table of block[0..len) for the set at stack index 3 (see above). */
-static void push_headers_set(lua_State *L, const uint8_t *block, size_t len)
+static void push_headers_set(lua_State *L, const uint8_t *block, size_t len, bool bare_cr)
 {
     const hset *set = lua_touserdata(L, 3);
     lua_getiuservalue(L, 3, 1);
     int names = lua_gettop(L);
     lua_createtable(L, 0, 4);
     int t = lua_gettop(L);
-    hdr_iter it = { block, len, 0 };
+    hdr_iter it = { block, len, 0, bare_cr };
     const uint8_t *line;
     size_t a, b;
     int k;
@@ -420,7 +431,7 @@ static void push_headers_set(lua_State *L, const uint8_t *block, size_t len)
  * order (nil for an absent header; a repeated one joined with ", "). Returns the count pushed.
  * No table is made: a parser that reads a fixed few headers of every message takes them into
  * locals. */
-static int push_header_values(lua_State *L, const uint8_t *block, size_t len)
+static int push_header_values(lua_State *L, const uint8_t *block, size_t len, bool bare_cr)
 {
     const hset *set = lua_touserdata(L, 3);
     if (!lua_checkstack(L, set->n + 4))
@@ -429,7 +440,7 @@ static int push_header_values(lua_State *L, const uint8_t *block, size_t len)
     int base = lua_gettop(L); /* value k is at base + k */
     for (int k = 0; k < set->n; k++)
         lua_pushnil(L);
-    hdr_iter it = { block, len, 0 };
+    hdr_iter it = { block, len, 0, bare_cr };
     const uint8_t *line;
     size_t a, b;
     int k;
@@ -448,12 +459,12 @@ static int push_header_values(lua_State *L, const uint8_t *block, size_t len)
 }
 
 /* Pushes the header table for block[0..len) (which ends with the empty line). */
-static void push_headers(lua_State *L, const uint8_t *block, size_t len)
+static void push_headers(lua_State *L, const uint8_t *block, size_t len, bool bare_cr)
 {
     bool filter = lua_type(L, 3) == LUA_TTABLE;
     lua_createtable(L, 0, filter ? 6 : 12);
     int t = lua_gettop(L);
-    hdr_iter it = { block, len, 0 };
+    hdr_iter it = { block, len, 0, bare_cr };
     const uint8_t *name;
     size_t nlen;
     while (next_header_opt(L, &it, &name, &nlen, filter ? wanted_name : NULL)) {
@@ -487,7 +498,7 @@ static void push_headers(lua_State *L, const uint8_t *block, size_t len)
  * not yet seen complete starts (kept across calls, so no line is searched again once complete).
  * Lines end as find_eol says. Returns the offset just past the empty line, or 0 when it is not
  * there yet. */
-static size_t block_end(const uint8_t *p, size_t upto, size_t *scan, bool at_end)
+static size_t block_end(const uint8_t *p, size_t upto, size_t *scan, bool at_end, bool *bare_cr)
 {
     size_t el = 0;
     for (;;) {
@@ -495,6 +506,8 @@ static size_t block_end(const uint8_t *p, size_t upto, size_t *scan, bool at_end
         size_t end = find_eol(p, ls, upto, at_end, &el);
         if (end == NO_EOL)
             return 0;
+        if (el == 1 && p[end] == '\r')
+            *bare_cr = true; /* the header parsers must split this block as find_eol does */
         *scan = end + el;
         if (end == ls)
             return *scan;
@@ -682,7 +695,7 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         }
         case CH_TRAILER: {
             size_t lim = (size_t)MS_MIN(h->arg2, (uint64_t)SIZE_MAX);
-            size_t len = block_end(p, MS_MIN(have, lim), &h->scan, h->ended);
+            size_t len = block_end(p, MS_MIN(have, lim), &h->scan, h->ended, &h->bare_cr);
             if (!len) {
                 int r = chunk_incomplete(L, c, h, have, lim);
                 if (r != CHUNK_GO_ON)
@@ -778,7 +791,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     case MS_REQ_HEADERS: {
         size_t lim = (size_t)MS_MIN(h->arg, (uint64_t)SIZE_MAX);
         size_t ls = h->scan;
-        size_t len = block_end(p, MS_MIN(have, lim), &h->scan, h->ended);
+        size_t len = block_end(p, MS_MIN(have, lim), &h->scan, h->ended, &h->bare_cr);
         if (!len)
             return line_not_complete(L, rt, c, h, have, lim);
         if (!L) {
@@ -787,11 +800,11 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         }
         int nres = 1;
         if (h->hdr_values)
-            nres = push_header_values(L, p, len);
+            nres = push_header_values(L, p, len, h->bare_cr);
         else if (lua_type(L, 3) == LUA_TUSERDATA)
-            push_headers_set(L, p, len);
+            push_headers_set(L, p, len, h->bare_cr);
         else
-            push_headers(L, p, len);
+            push_headers(L, p, len, h->bare_cr);
         consume(h, len);
         rt->stats.bytes_parsed += len;
         h->scan = 0;
@@ -900,6 +913,7 @@ static int begin(lua_State *L, ms_lua_conn *c, ms_lua_half *h, int req, uint64_t
     h->req = req;
     h->arg = arg;
     h->scan = 0;
+    h->bare_cr = false;
     h->partial_len = 0;
     return run_request(L, c, h);
 }

@@ -50,6 +50,18 @@ local function memo(fn)
   end
 end
 
+-- The version keyword "HTTP/", in upper or in lower case (R6; mixed case is not taken): at
+-- position i of s, or the first one at or after i.
+local function is_keyword(s, i)
+  local k = sub(s, i, i + 4)
+  return k == "HTTP/" or k == "http/"
+end
+local function keyword_at(s, i)
+  local u, l = find(s, "HTTP/", i, true), find(s, "http/", i, true)
+  if u and l then return u < l and u or l end
+  return u or l
+end
+
 -- Upper-case form of a method (compared with "HEAD", "CONNECT"): UPPER[m] or upper_method(m).
 local UPPER, upper_method = memo(upper)
 
@@ -63,11 +75,13 @@ local TOKEN, token_of = memo(function(m) return match(m, "^[%w!#$%%&'*+%.^_`|~-]
 -- "HTTP/1.1" (and blanks or a CR after it) at the end of a request line
 local REQ_LINE_VERSION, req_line_version_of = memo(function(v)
   local major, minor = match(v, "^[Hh][Tt][Tt][Pp]/(%d)%.(%d)")
+  if major and not is_keyword(v, 1) then major = nil end
   return major and (major .. "." .. minor) or false
 end)
 -- "HTTP/1.1" before the code of a status line
 local STATUS_LINE_VERSION, status_line_version_of = memo(function(v)
   local major, minor = match(v, "^[Hh][Tt][Tt][Pp]/(%d)%.(%d)[^ \t]*$")
+  if major and not is_keyword(v, 1) then major = nil end
   return major and (major .. "." .. minor) or false
 end)
 -- three digits as a number
@@ -87,8 +101,8 @@ local function parse_request_line_slow(line)
   local method, rest = match(line, "^([%w!#$%%&'*+%.^_`|~-]+)[ \t]+(.*)$")
   if not method then return nil end
   local run_end = match(rest, URI_RUN)
-  if run_end > #rest and find(rest, "^[Hh][Tt][Tt][Pp]/") then run_end = 1 end  -- no target
-  local v = find(rest, "[Hh][Tt][Tt][Pp]/", run_end)
+  if run_end > #rest and is_keyword(rest, 1) then run_end = 1 end  -- no target
+  local v = keyword_at(rest, run_end)
   if v then
     local uri = sub(rest, 1, v - 1):gsub("[ \t]+$", "")
     local major, minor = match(rest, "^(%d)%.(%d)", v + 5)
@@ -103,15 +117,16 @@ end
 -- method, uri, version ("1.1"), or nil.
 local function parse_request_line(line)
   -- quick form: a token, one space, a target without spaces, one space, HTTP/x.y; no tab in the
-  -- line (a tab next to the target would be trimmed by the general form) and no "http/" inside
-  -- the target (the general form would end the target there)
+  -- line (a tab next to the target would be trimmed by the general form) and no "TTP/" or "ttp/"
+  -- inside the target (the general form would end the target at an "HTTP/" there)
   local method, uri, v = split(line, " ", 3)
   if v and uri ~= "" then
     local version = REQ_LINE_VERSION[v]
     if version == nil then version = req_line_version_of(v) end
     local token = TOKEN[method]
     if token == nil then token = token_of(method) end
-    if version and token and not find(line, "\t", 1, true) and not find(uri, "[Tt][Tt][Pp]/") then
+    if version and token and not find(line, "\t", 1, true) and not find(uri, "TTP/", 1, true)
+       and not find(uri, "ttp/", 1, true) then
       return method, uri, version
     end
   end
@@ -124,7 +139,7 @@ end
 -- run. Not a status line: no blank after the version, fewer than three characters after it, or
 -- a first code character that is not a digit (where Zeek gives up on the side, we resync).
 local function parse_status_line_slow(line)
-  if not find(line, "^[Hh][Tt][Tt][Pp]/") then return nil end
+  if not is_keyword(line, 1) then return nil end
   local major, minor = match(line, "^(%d)%.(%d)", 6)
   local c = match(line, "^[^ \t]*[ \t]+()", 6)
   if not c or #line < c + 2 or not find(line, "^%d", c) then return nil end
