@@ -745,7 +745,8 @@ local function socks_start(s)
 end
 
 -- Methods that start an HTTP/1 request (RFC 9110, WebDAV, and a few common extensions), for
--- connections on ports the table does not name.
+-- connections on ports the table does not name (from their first bytes; other methods need the
+-- whole first line, see looks_like_http).
 local METHODS = {}
 for m in ("GET POST HEAD PUT DELETE OPTIONS CONNECT TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE " ..
           "LOCK UNLOCK SEARCH REPORT MKCALENDAR MKACTIVITY CHECKOUT MERGE NOTIFY SUBSCRIBE " ..
@@ -756,7 +757,11 @@ local function looks_like_http(bytes, dir)
   if s:match("^HTTP/1%.%d ") then return true end
   if dir == CLIENT and socks_start(bytes:sub(1, 16)) then return true end
   local m = s:match("^([%u-]+) [^ \r\n]")
-  return m ~= nil and METHODS[m] == true
+  if m ~= nil and METHODS[m] == true then return true end
+  -- any other method (R1) when the whole first line is at hand and reads as a request line with
+  -- an HTTP/1.x version: token, blanks, target, blanks, HTTP/1.x, line end
+  local line = bytes:sub(1, 1024):match("^([^\r\n]*)[\r\n]")
+  return line ~= nil and line:match("^[%w!#$%%&'*+%.^_`|~-]+[ \t]+[^ \t]+[ \t]+HTTP/1%.%d[ \t]*$") ~= nil
 end
 
 local p = moonshark.protocol{ name = "http", tcp_ports = {80, 8000, 8080, 3128}, udp_ports = {1900},

@@ -42,6 +42,8 @@ typedef struct run_result {
     uint64_t script_errors;
 } run_result;
 
+static bool by_detect; /* open connections on port 9999 with no protocol named: detect() decides */
+
 static void conn_info(ms_lua_conn_info *info, bool guessed)
 {
     memset(info, 0, sizeof *info);
@@ -53,6 +55,10 @@ static void conn_info(ms_lua_conn_info *info, bool guessed)
     info->server.addr[0] = 10; info->server.addr[3] = 2;
     info->server.port = 80;
     info->protocol = "http";
+    if (by_detect) {
+        info->protocol = NULL;
+        info->server.port = 9999;
+    }
     info->client_guessed = guessed;
     info->ts_ns = 1000000000000ULL;
 }
@@ -516,6 +522,41 @@ static void test_header_limit_tags_the_request_and_resyncs(void **state)
         { { "\"uri\":\"/small\"", "\"trans_depth\":2", "\"status_code\":200", NULL }, { NULL } },
     };
     check_records(steps, false, want, N(want));
+}
+
+/* On a port the table does not name, an extension method is recognised from a whole first line
+ * that reads as a request line with an HTTP/1.x version (R1, R35); a SIP-like line is not HTTP. */
+static void test_extension_method_on_another_port_is_detected(void **state)
+{
+    (void)state;
+    static const step http[] = {
+        DATA(C, "FROB-IT /thing HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        STEPS_END,
+    };
+    static const step other[] = {
+        DATA(C, "FROB-IT /thing SIP/2.0\r\nHost: h\r\n\r\n"),
+        DATA(S, "SIP/2.0 200 OK\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"FROB-IT\"", "\"uri\":\"/thing\"", "\"id.resp_p\":9999", "\"status_code\":200", NULL },
+          { NULL } },
+    };
+    /* detect() sees the first bytes at hand once (the first segment, as a capture delivers a
+     * request line): whole steps only */
+    by_detect = true;
+    run_result res;
+    run_steps(http, SEG_WHOLE, false, &res);
+    bool ok = res.nlines == 1;
+    for (int k = 0; ok && want[0].has[k]; k++)
+        ok = strstr(res.lines[0], want[0].has[k]) != NULL;
+    free(res.out);
+    run_steps(other, SEG_WHOLE, false, &res);
+    ok = ok && res.nlines == 0;
+    free(res.out);
+    by_detect = false;
+    assert_true(ok);
 }
 
 /* A bare CR ends a line (rule R11, as Zeek and tshark read it), also in chunk size lines and
@@ -1067,6 +1108,7 @@ int main(void)
         cmocka_unit_test(test_garbage_before_request_line_is_skipped),
         cmocka_unit_test(test_gap_in_headers_resyncs_at_next_request_line),
         cmocka_unit_test(test_header_limit_tags_the_request_and_resyncs),
+        cmocka_unit_test(test_extension_method_on_another_port_is_detected),
         cmocka_unit_test(test_bare_cr_line_ends),
         cmocka_unit_test(test_framing_rules_on_odd_header_values),
         cmocka_unit_test(test_request_lines_by_the_target_grammar),
