@@ -109,6 +109,7 @@ static void drop_half(ms_lua_conn *c, ms_lua_half *h)
     }
     h->co = NULL;
     h->reader_ptr = NULL;
+    ms_lua_reader_release(h);
     h->state = MS_HALF_DONE;
     h->req = MS_REQ_NONE;
 }

@@ -4,6 +4,8 @@
  * Skips are carried out in C across packets without entering Lua. */
 #include "lua/reader.h"
 
+#include "lua/inflate.h"
+
 #include <string.h>
 
 /* A reader is a plain table {conn=, dir=} whose metatable's __index is the method table, so
@@ -70,22 +72,64 @@ static bool is_ws(uint8_t ch)
 typedef struct hdr_iter {
     const uint8_t *p;
     size_t len, pos;
+    bool bare_cr;      /* the block may hold bare-CR line ends (else lines end at LF: quicker) */
 } hdr_iter;
+
+#define NO_EOL SIZE_MAX
+
+/* Where the line starting at p[from] ends, within p[0..upto): at LF, at CRLF, or at a CR not
+ * followed by LF (a bare CR ends a line, as Zeek and tshark read it). Returns the offset of the
+ * line end and sets *eol_len (1 or 2), or NO_EOL when no end is there yet; a CR that is the last
+ * byte at hand waits for the next byte (is it a CRLF?) unless the stream ended (at_end). */
+static inline size_t find_eol(const uint8_t *p, size_t from, size_t upto, bool at_end, size_t *eol_len)
+{
+    if (from >= upto)
+        return NO_EOL;
+    const uint8_t *lf = memchr(p + from, '\n', upto - from);
+    size_t stop = lf ? (size_t)(lf - p) : upto;
+    const uint8_t *cr = stop > from ? memchr(p + from, '\r', stop - from) : NULL;
+    if (cr) {
+        size_t c = (size_t)(cr - p);
+        if (c + 1 < upto) {
+            *eol_len = p[c + 1] == '\n' ? 2 : 1;
+            return c;
+        }
+        if (!at_end)
+            return NO_EOL;
+        *eol_len = 1;
+        return c;
+    }
+    if (!lf)
+        return NO_EOL;
+    *eol_len = 1;
+    return stop;
+}
 
 /* The next line (without its ending); false at the empty line or the end of the block. */
 static bool next_line(hdr_iter *it, const uint8_t **line, size_t *llen)
 {
     if (it->pos >= it->len)
         return false;
-    const uint8_t *start = it->p + it->pos;
-    const uint8_t *nl = memchr(start, '\n', it->len - it->pos);
-    size_t end = nl ? (size_t)(nl - it->p) : it->len;
-    it->pos = nl ? end + 1 : it->len;
-    size_t le = end;
-    if (le > (size_t)(start - it->p) && it->p[le - 1] == '\r')
-        le--;
-    *line = start;
-    *llen = le - (size_t)(start - it->p);
+    size_t from = it->pos, el = 0;
+    if (!it->bare_cr) { /* the usual block: LF or CRLF line ends only */
+        const uint8_t *nl = memchr(it->p + from, '\n', it->len - from);
+        size_t end = nl ? (size_t)(nl - it->p) : it->len;
+        it->pos = nl ? end + 1 : it->len;
+        if (end > from && it->p[end - 1] == '\r')
+            end--;
+        *line = it->p + from;
+        *llen = end - from;
+        return *llen > 0;
+    }
+    size_t end = find_eol(it->p, from, it->len, true, &el);
+    if (end == NO_EOL) {
+        end = it->len;
+        it->pos = it->len;
+    } else {
+        it->pos = end + el;
+    }
+    *line = it->p + from;
+    *llen = end - from;
     return *llen > 0;
 }
 
@@ -185,7 +229,7 @@ static void build_pairs(lua_State *L, int t)
     }
     size_t len = 0;
     const uint8_t *block = (const uint8_t *)lua_tolstring(L, -1, &len);
-    hdr_iter it = { block, len, 0 };
+    hdr_iter it = { block, len, 0, true }; /* the block's line ends are not known here */
     const uint8_t *name;
     size_t nlen;
     lua_Integer n = 0;
@@ -356,14 +400,14 @@ static int next_set_header(hdr_iter *it, const hset *set, const uint8_t **line, 
 }
 
 /* The header table of block[0..len) for the set at stack index 3 (see above). */
-static void push_headers_set(lua_State *L, const uint8_t *block, size_t len)
+static void push_headers_set(lua_State *L, const uint8_t *block, size_t len, bool bare_cr)
 {
     const hset *set = lua_touserdata(L, 3);
     lua_getiuservalue(L, 3, 1);
     int names = lua_gettop(L);
     lua_createtable(L, 0, 4);
     int t = lua_gettop(L);
-    hdr_iter it = { block, len, 0 };
+    hdr_iter it = { block, len, 0, bare_cr };
     const uint8_t *line;
     size_t a, b;
     int k;
@@ -389,7 +433,7 @@ static void push_headers_set(lua_State *L, const uint8_t *block, size_t len)
  * order (nil for an absent header; a repeated one joined with ", "). Returns the count pushed.
  * No table is made: a parser that reads a fixed few headers of every message takes them into
  * locals. */
-static int push_header_values(lua_State *L, const uint8_t *block, size_t len)
+static int push_header_values(lua_State *L, const uint8_t *block, size_t len, bool bare_cr)
 {
     const hset *set = lua_touserdata(L, 3);
     if (!lua_checkstack(L, set->n + 4))
@@ -398,7 +442,7 @@ static int push_header_values(lua_State *L, const uint8_t *block, size_t len)
     int base = lua_gettop(L); /* value k is at base + k */
     for (int k = 0; k < set->n; k++)
         lua_pushnil(L);
-    hdr_iter it = { block, len, 0 };
+    hdr_iter it = { block, len, 0, bare_cr };
     const uint8_t *line;
     size_t a, b;
     int k;
@@ -417,12 +461,12 @@ static int push_header_values(lua_State *L, const uint8_t *block, size_t len)
 }
 
 /* Pushes the header table for block[0..len) (which ends with the empty line). */
-static void push_headers(lua_State *L, const uint8_t *block, size_t len)
+static void push_headers(lua_State *L, const uint8_t *block, size_t len, bool bare_cr)
 {
     bool filter = lua_type(L, 3) == LUA_TTABLE;
     lua_createtable(L, 0, filter ? 6 : 12);
     int t = lua_gettop(L);
-    hdr_iter it = { block, len, 0 };
+    hdr_iter it = { block, len, 0, bare_cr };
     const uint8_t *name;
     size_t nlen;
     while (next_header_opt(L, &it, &name, &nlen, filter ? wanted_name : NULL)) {
@@ -453,34 +497,37 @@ static void push_headers(lua_State *L, const uint8_t *block, size_t len)
 /* ---- requests -------------------------------------------------------------------------- */
 
 /* Looks for the empty line that ends a header block in p[0..upto); *scan is where the first line
- * not yet seen complete starts (kept across calls, so no byte is searched twice). Returns the
- * offset just past the empty line, or 0 when it is not there yet. */
-static size_t block_end(const uint8_t *p, size_t upto, size_t *scan)
+ * not yet seen complete starts (kept across calls, so no line is searched again once complete).
+ * Lines end as find_eol says. Returns the offset just past the empty line, or 0 when it is not
+ * there yet. */
+static size_t block_end(const uint8_t *p, size_t upto, size_t *scan, bool at_end, bool *bare_cr)
 {
-    while (*scan < upto) {
-        const uint8_t *nl = memchr(p + *scan, '\n', upto - *scan);
-        if (!nl)
-            return 0;
-        size_t end = (size_t)(nl - p);
+    size_t el = 0;
+    for (;;) {
         size_t ls = *scan;
-        *scan = end + 1;
-        if (end == ls || (end == ls + 1 && p[ls] == '\r'))
-            return end + 1;
+        size_t end = find_eol(p, ls, upto, at_end, &el);
+        if (end == NO_EOL)
+            return 0;
+        if (el == 1 && p[end] == '\r')
+            *bare_cr = true; /* the header parsers must split this block as find_eol does */
+        *scan = end + el;
+        if (end == ls)
+            return *scan;
     }
-    return 0;
 }
 
-/* The '\n' ending the line at the front of h (bytes p[0..have)), or NULL when it is not there
- * yet. A line may have h->arg bytes and its CRLF: *lim gets that bound, and only bytes within it
- * are searched, each once (h->scan remembers how far the search got). */
-static const uint8_t *line_end(ms_lua_half *h, const uint8_t *p, size_t have, size_t *lim)
+/* The line end of the line at the front of h (bytes p[0..have)): its offset, with *eol_len, or
+ * NO_EOL when it is not there yet. A line may have h->arg bytes and its CRLF: *lim gets that bound,
+ * and only bytes within it are searched, each once (h->scan remembers how far the search got; a
+ * CR last at hand is searched again with the byte after it). */
+static size_t line_end(ms_lua_half *h, const uint8_t *p, size_t have, size_t *lim, size_t *eol_len)
 {
     *lim = h->arg + 2 < h->arg ? SIZE_MAX : (size_t)MS_MIN(h->arg + 2, (uint64_t)SIZE_MAX);
     size_t upto = MS_MIN(have, *lim);
-    const uint8_t *nl = upto > h->scan ? memchr(p + h->scan, '\n', upto - h->scan) : NULL;
-    if (!nl)
-        h->scan = upto;
-    return nl;
+    size_t end = find_eol(p, h->scan, upto, h->ended, eol_len);
+    if (end == NO_EOL && upto > h->scan)
+        h->scan = p[upto - 1] == '\r' ? upto - 1 : upto;
+    return end;
 }
 
 /* The stream ended before the pending read could complete: the tail is dropped (counted) and
@@ -543,7 +590,7 @@ static int raise_gap(lua_State *L, ms_lua *rt, ms_lua_half *h)
 /* ---- r:skip_chunked: a chunked body (RFC 9112 7.1) carried out in C --------------------- */
 
 
-#define CHUNK_BIG ((uint64_t)1 << 62) /* a size of more than 15 hex digits: the rest of the stream */
+#define CHUNK_BIG ((uint64_t)1 << 62) /* a size of more than 15 hex digits (leading zeros aside): the rest of the stream */
 
 /* Reads a chunk-size line: blanks, hex digits, then anything (extensions). Sets *size and returns
  * true, or returns false when the line holds no size. */
@@ -553,6 +600,9 @@ static bool chunk_size_of(const uint8_t *s, size_t n, uint64_t *size)
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
     size_t first = i;
+    while (i < n && s[i] == '0') /* leading zeros do not count towards the size's digits */
+        i++;
+    size_t sig = i;
     uint64_t v = 0;
     for (; i < n; i++) {
         uint8_t ch = s[i];
@@ -560,12 +610,12 @@ static bool chunk_size_of(const uint8_t *s, size_t n, uint64_t *size)
               : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
         if (d < 0)
             break;
-        if (i - first < 15)
+        if (i - sig < 15)
             v = v << 4 | (uint64_t)d;
     }
     if (i == first)
         return false;
-    *size = i - first <= 15 ? v : CHUNK_BIG;
+    *size = i - sig <= 15 ? v : CHUNK_BIG;
     return true;
 }
 
@@ -602,20 +652,18 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         const uint8_t *p = have ? front(h) : NULL;
         switch (h->chunk_state) {
         case CH_SIZE: {
-            size_t lim;
-            const uint8_t *nl = line_end(h, p, have, &lim);
-            if (!nl) {
+            size_t lim, el = 0;
+            size_t le = line_end(h, p, have, &lim, &el);
+            if (le == NO_EOL) {
                 int r = chunk_incomplete(L, c, h, have, lim);
                 if (r != CHUNK_GO_ON)
                     return r;
                 break;
             }
-            size_t end = (size_t)(nl - p);
-            size_t le = end > 0 && p[end - 1] == '\r' ? end - 1 : end;
             uint64_t size = 0;
             bool has_size = chunk_size_of(p, le, &size);
-            consume(h, end + 1);
-            rt->stats.bytes_parsed += end + 1;
+            consume(h, le + el);
+            rt->stats.bytes_parsed += le + el;
             h->scan = 0;
             if (!has_size) {
                 if (le > 0)
@@ -633,6 +681,8 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         }
         case CH_DATA: {
             size_t take = (size_t)MS_MIN((uint64_t)have, h->skip_left);
+            if (h->inflate && take)
+                ms_lua_inflate_feed(h->inflate, p, take);
             consume(h, take);
             h->skip_left -= take;
             h->chunk_total += take;
@@ -647,7 +697,7 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         }
         case CH_TRAILER: {
             size_t lim = (size_t)MS_MIN(h->arg2, (uint64_t)SIZE_MAX);
-            size_t len = block_end(p, MS_MIN(have, lim), &h->scan);
+            size_t len = block_end(p, MS_MIN(have, lim), &h->scan, h->ended, &h->bare_cr);
             if (!len) {
                 int r = chunk_incomplete(L, c, h, have, lim);
                 if (r != CHUNK_GO_ON)
@@ -684,6 +734,8 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     ms_lua *rt = c->rt;
     if (h->req == MS_REQ_SKIP) {
         size_t take = (size_t)MS_MIN((uint64_t)avail(h), h->skip_left);
+        if (h->inflate && take)
+            ms_lua_inflate_feed(h->inflate, front(h), take);
         consume(h, take);
         h->skip_left -= take;
         h->skip_done += take;
@@ -696,6 +748,8 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     }
     if (h->req == MS_REQ_SKIP_ALL) {
         size_t take = avail(h);
+        if (h->inflate && take)
+            ms_lua_inflate_feed(h->inflate, front(h), take);
         consume(h, take);
         h->skip_done += take;
         rt->stats.bytes_skipped += take;
@@ -711,22 +765,18 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     const uint8_t *p = have ? front(h) : NULL;
     switch (h->req) {
     case MS_REQ_LINE: {
-        size_t lim;
-        const uint8_t *nl = line_end(h, p, have, &lim);
-        if (nl) {
+        size_t lim, el = 0;
+        size_t le = line_end(h, p, have, &lim, &el);
+        if (le != NO_EOL) {
             if (L) {
-                size_t end = (size_t)(nl - p);
-                size_t le = end;
-                if (le > 0 && p[le - 1] == '\r')
-                    le--;
                 lua_pushlstring(L, (const char *)p, le);
                 int nres = 1;
                 if (h->line_time) {
                     lua_pushnumber(L, (lua_Number)ms_lua_half_time(h) / 1e9); /* of its first byte */
                     nres = 2;
                 }
-                consume(h, end + 1);
-                rt->stats.bytes_parsed += end + 1;
+                consume(h, le + el);
+                rt->stats.bytes_parsed += le + el;
                 h->scan = 0;
                 return nres;
             }
@@ -743,7 +793,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     case MS_REQ_HEADERS: {
         size_t lim = (size_t)MS_MIN(h->arg, (uint64_t)SIZE_MAX);
         size_t ls = h->scan;
-        size_t len = block_end(p, MS_MIN(have, lim), &h->scan);
+        size_t len = block_end(p, MS_MIN(have, lim), &h->scan, h->ended, &h->bare_cr);
         if (!len)
             return line_not_complete(L, rt, c, h, have, lim);
         if (!L) {
@@ -752,11 +802,11 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         }
         int nres = 1;
         if (h->hdr_values)
-            nres = push_header_values(L, p, len);
+            nres = push_header_values(L, p, len, h->bare_cr);
         else if (lua_type(L, 3) == LUA_TUSERDATA)
-            push_headers_set(L, p, len);
+            push_headers_set(L, p, len, h->bare_cr);
         else
-            push_headers(L, p, len);
+            push_headers(L, p, len, h->bare_cr);
         consume(h, len);
         rt->stats.bytes_parsed += len;
         h->scan = 0;
@@ -865,6 +915,7 @@ static int begin(lua_State *L, ms_lua_conn *c, ms_lua_half *h, int req, uint64_t
     h->req = req;
     h->arg = arg;
     h->scan = 0;
+    h->bare_cr = false;
     h->partial_len = 0;
     return run_request(L, c, h);
 }
@@ -958,6 +1009,7 @@ static int r_skip(lua_State *L)
     if (h->gap_pending) {
         /* a gap right where the skip starts is absorbed by the skip */
         uint64_t absorbed = MS_MIN(h->gap_pending, h->skip_left);
+        ms_lua_inflate_gap(h->inflate, absorbed);
         h->gap_pending -= absorbed;
         h->skip_left -= absorbed;
         h->skip_done = absorbed;
@@ -992,6 +1044,47 @@ static int r_skip_all(lua_State *L)
     return run_request(L, c, h);
 }
 
+/* r:inflate(): the next r:skip, r:skip_chunked or r:skip_all also runs the bytes it drops
+ * through zlib (gzip or zlib header detected, raw deflate when neither) and counts what they
+ * decode to; r:inflated() then answers that count. Returns true, or false when no stream could be
+ * made (out of memory). */
+static int r_inflate(lua_State *L)
+{
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    ms_lua_inflate_free(h->inflate);
+    h->inflate = ms_lua_inflate_new();
+    lua_pushboolean(L, h->inflate != NULL);
+    return 1;
+}
+
+/* r:inflated(): decoded bytes counted since r:inflate() (lost bytes count as their length), and
+ * nil, "error" (the coded data broke; the count is what decoded before) or "limit" (counting
+ * stopped at 1 GiB). Ends the counting. */
+static int r_inflated(lua_State *L)
+{
+    ms_lua_conn *c;
+    ms_lua_half *h = check_reader(L, &c);
+    int status;
+    uint64_t n = ms_lua_inflate_count(h->inflate, &status);
+    ms_lua_inflate_free(h->inflate);
+    h->inflate = NULL;
+    lua_pushinteger(L, (lua_Integer)n);
+    if (status == MS_INFLATE_ERROR)
+        lua_pushliteral(L, "error");
+    else if (status == MS_INFLATE_LIMIT)
+        lua_pushliteral(L, "limit");
+    else
+        lua_pushnil(L);
+    return 2;
+}
+
+void ms_lua_reader_release(ms_lua_half *h)
+{
+    ms_lua_inflate_free(h->inflate);
+    h->inflate = NULL;
+}
+
 static int r_time(lua_State *L)
 {
     rbox *b = get_box(L);
@@ -1005,7 +1098,8 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
 {
     static const luaL_Reg methods[] = {
         { "line", r_line }, { "headers", r_headers }, { "header_values", r_header_values }, { "read", r_read }, { "peek", r_peek },
-        { "skip", r_skip }, { "skip_chunked", r_skip_chunked }, { "skip_all", r_skip_all }, { "time", r_time }, { NULL, NULL },
+        { "skip", r_skip }, { "skip_chunked", r_skip_chunked }, { "skip_all", r_skip_all }, { "time", r_time },
+        { "inflate", r_inflate }, { "inflated", r_inflated }, { NULL, NULL },
     };
     luaL_newmetatable(L, HSET_MT);
     lua_pushliteral(L, "locked");
@@ -1028,7 +1122,7 @@ void ms_lua_reader_open(lua_State *L, ms_lua *rt)
     lua_setfield(L, -2, "__metatable");
     int box_mt = lua_gettop(L);
     luaL_newmetatable(L, READER_MT);
-    lua_createtable(L, 0, 10);
+    lua_createtable(L, 0, 12);
     lua_pushvalue(L, box_mt);
     luaL_getmetatable(L, HSET_MT);
     luaL_setfuncs(L, methods, 2); /* upvalues: the box metatable (get_box), the set's (is_hset) */
@@ -1067,10 +1161,12 @@ bool ms_lua_reader_gap(ms_lua_half *h, uint64_t n)
     bool skipping = h->req == MS_REQ_SKIP || (h->req == MS_REQ_CHUNKED && h->chunk_state == CH_DATA);
     if (h->req == MS_REQ_SKIP_ALL) {
         h->skip_done += n;
+        ms_lua_inflate_gap(h->inflate, n);
         return false;
     }
     if (skipping) {
         uint64_t absorbed = MS_MIN(n, h->skip_left);
+        ms_lua_inflate_gap(h->inflate, absorbed);
         h->skip_left -= absorbed;
         n -= absorbed;
         if (h->req == MS_REQ_SKIP) {

@@ -16,6 +16,8 @@ int ms_lua_reader_try(ms_lua_conn *c, ms_lua_half *h);
  * them as skipped; the rest is kept for the pending read to raise. True when the reader must be
  * resumed to see it. */
 bool ms_lua_reader_gap(ms_lua_half *h, uint64_t n);
+/* Frees what a half's reader holds besides Lua values (an r:inflate stream). */
+void ms_lua_reader_release(ms_lua_half *h);
 /* Capture time of the next unread byte. */
 uint64_t ms_lua_half_time(const ms_lua_half *h);
 

@@ -73,6 +73,7 @@ typedef struct ms_lua_half {
     uint64_t gap_pending;   /* a gap the next request raises */
     bool line_time;         /* the pending r:line also returns its first byte's time */
     bool hdr_values;        /* the pending header read answers values in set order (r:header_values) */
+    bool bare_cr;           /* HEADERS: a line of the block so far ended with a bare CR */
     uint16_t partial_len;   /* first bytes of an r:line still without its end (see partial) */
     uint64_t partial_ts;    /* capture time of partial[0] */
     uint8_t partial[MS_LUA_PARTIAL_MAX]; /* copy given to the gap error when a gap cuts the line */
@@ -90,6 +91,7 @@ typedef struct ms_lua_half {
     uint8_t *fbuf;
     size_t flen, fcap;
     uint64_t fts;           /* capture time of the oldest buffered byte */
+    struct ms_lua_inflate *inflate; /* r:inflate: counts the decoded bytes of the body skipped next */
 } ms_lua_half;
 
 struct ms_lua_conn {

@@ -50,6 +50,18 @@ local function memo(fn)
   end
 end
 
+-- The version keyword "HTTP/", in upper or in lower case (R6; mixed case is not taken): at
+-- position i of s, or the first one at or after i.
+local function is_keyword(s, i)
+  local k = sub(s, i, i + 4)
+  return k == "HTTP/" or k == "http/"
+end
+local function keyword_at(s, i)
+  local u, l = find(s, "HTTP/", i, true), find(s, "http/", i, true)
+  if u and l then return u < l and u or l end
+  return u or l
+end
+
 -- Upper-case form of a method (compared with "HEAD", "CONNECT"): UPPER[m] or upper_method(m).
 local UPPER, upper_method = memo(upper)
 
@@ -62,56 +74,79 @@ local split = moonshark.split
 local TOKEN, token_of = memo(function(m) return match(m, "^[%w!#$%%&'*+%.^_`|~-]+$") ~= nil end)
 -- "HTTP/1.1" (and blanks or a CR after it) at the end of a request line
 local REQ_LINE_VERSION, req_line_version_of = memo(function(v)
-  return match(v, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$") or false
+  local major, minor = match(v, "^[Hh][Tt][Tt][Pp]/(%d)%.(%d)")
+  if major and not is_keyword(v, 1) then major = nil end
+  return major and (major .. "." .. minor) or false
 end)
 -- "HTTP/1.1" before the code of a status line
 local STATUS_LINE_VERSION, status_line_version_of = memo(function(v)
-  return match(v, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)$") or false
+  local major, minor = match(v, "^[Hh][Tt][Tt][Pp]/(%d)%.(%d)[^ \t]*$")
+  if major and not is_keyword(v, 1) then major = nil end
+  return major and (major .. "." .. minor) or false
 end)
 -- three digits as a number
 local CODE, code_of = memo(function(c) return match(c, "^%d%d%d$") and tonumber(c) or false end)
 -- a reason phrase without the blanks around it
 local REASON, reason_of = memo(function(r) return (r:gsub("^[ \t]+", ""):gsub("[ \t\r]+$", "")) end)
 
+-- The general request line (docs/http-log.md, rules R1-R4), read as Zeek's analyzer reads it:
+-- a token, blanks, then the target: the run of URI characters and whatever follows it up to the
+-- first "HTTP/" (either case) after that run, blanks before it trimmed. "HTTP/" with no target
+-- before it gives an empty uri. The version is the d.d after "HTTP/" (crud after it ignored;
+-- "x" when it is not d.d). No "HTTP/" at all: an HTTP/0.9 line (version nil) whose target is the
+-- rest of the line, blanks at the end trimmed (Zeek's scan drops the last character or word
+-- there; tshark keeps them, and so do we). Returns method, uri, version, or nil.
+local URI_RUN = "^[%w:/?#%[%]@!$&'()*+,;=%-_.~%%]*()"
 local function parse_request_line_slow(line)
   local method, rest = match(line, "^([%w!#$%%&'*+%.^_`|~-]+)[ \t]+(.*)$")
   if not method then return nil end
-  local uri, version = match(rest, "^(.-)[ \t]+[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
-  if uri and uri ~= "" then return method, uri, version end
-  -- "GET HTTP/1.1": no target at all (logged with an empty uri)
-  version = match(rest, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t\r]*$")
-  if version then return method, "", version end
-  return nil
+  local run_end = match(rest, URI_RUN)
+  if run_end > #rest and is_keyword(rest, 1) then run_end = 1 end  -- no target
+  local v = keyword_at(rest, run_end)
+  if v then
+    local uri = sub(rest, 1, v - 1):gsub("[ \t]+$", "")
+    local major, minor = match(rest, "^(%d)%.(%d)", v + 5)
+    return method, uri, major and (major .. "." .. minor) or "x"
+  end
+  local uri = match(rest, "^(.-)[ \t\r]*$")
+  if uri == "" or #method < 3 then return nil end
+  return method, uri, nil
 end
 
 -- method SP request-target SP HTTP/x.y (tabs and repeated spaces tolerated). Returns
 -- method, uri, version ("1.1"), or nil.
 local function parse_request_line(line)
   -- quick form: a token, one space, a target without spaces, one space, HTTP/x.y; no tab in the
-  -- line (a tab next to the target would be trimmed by the general form)
+  -- line (a tab next to the target would be trimmed by the general form) and no "TTP/" or "ttp/"
+  -- inside the target (the general form would end the target at an "HTTP/" there)
   local method, uri, v = split(line, " ", 3)
   if v and uri ~= "" then
     local version = REQ_LINE_VERSION[v]
     if version == nil then version = req_line_version_of(v) end
     local token = TOKEN[method]
     if token == nil then token = token_of(method) end
-    if version and token and not find(line, "\t", 1, true) then return method, uri, version end
+    if version and token and not find(line, "\t", 1, true) and not find(uri, "TTP/", 1, true)
+       and not find(uri, "ttp/", 1, true) then
+      return method, uri, version
+    end
   end
   return parse_request_line_slow(line)
 end
 
--- HTTP/0.9 simple request: "GET /path" (only the methods old clients sent).
-local function parse_simple_request(line)
-  local method, uri = match(line, "^(%u+) +(/%S*)[ \t\r]*$")
-  if method == "GET" or method == "POST" or method == "HEAD" then return method, uri end
-  return nil
-end
-
+-- The general status line, read as Zeek (and, for the code, tshark) read it: "HTTP/" in either
+-- case, the version's d.d (else the version as sent), then after the first blank run three
+-- characters: the code when they are digits, else 0 (as Zeek); the reason after the next blank
+-- run. Not a status line: no blank after the version, fewer than three characters after it, or
+-- a first code character that is not a digit (where Zeek gives up on the side, we resync).
 local function parse_status_line_slow(line)
-  local version, code, rest = match(line, "^[Hh][Tt][Tt][Pp]/(%d+%.%d+)[ \t]+(%d%d%d)(.*)$")
-  if not version then return nil end
-  if rest ~= "" and not match(rest, "^[ \t]") then return nil end
-  return version, tonumber(code), (rest:gsub("^[ \t]+", ""):gsub("[ \t\r]+$", ""))
+  if not is_keyword(line, 1) then return nil end
+  local major, minor = match(line, "^(%d)%.(%d)", 6)
+  local c = match(line, "^[^ \t]*[ \t]+()", 6)
+  if not c or #line < c + 2 or not find(line, "^%d", c) then return nil end
+  local code = tonumber(match(line, "^%d%d%d", c)) or 0
+  local reason = match(line, "^[^ \t]*[ \t]+(.*)$", c + 3) or ""
+  local version = major and (major .. "." .. minor) or match(line, "^[^ \t]*", 6)  -- as sent
+  return version, code, (reason:gsub("[ \t\r]+$", ""))
 end
 
 -- HTTP/x.y SP 3DIGIT [SP reason]. Returns version, code, reason, or nil.
@@ -133,8 +168,8 @@ local function parse_status_line(line)
   return parse_status_line_slow(line)
 end
 
--- Content-Length value: the last number of the (possibly repeated, ", "-joined) header, as Zeek
--- and tshark take it. nil when it is not a number.
+-- Content-Length value: the last of the (possibly repeated, ", "-joined) header's values, as Zeek
+-- and tshark take it; 0 when it holds no number.
 local function parse_length(v)
   if not v then return nil end
   -- the usual value, plain digits: tonumber with base 10 takes only blanks, a sign and digits
@@ -143,8 +178,11 @@ local function parse_length(v)
     local n = tonumber(v, 10)
     if n and n >= 0 then return n end
   end
-  local digits = v:match("(%d+)[ \t]*$")
-  if not digits then return nil end
+  -- the last value of a repeated header (as Zeek and tshark take it); its leading digits (Zeek's
+  -- reading: "12abc" is 12); no digits at all ("-5", "abc") is not a length: an empty body, as
+  -- Zeek reads a bad Content-Length (RFC 9112 6.3 calls the framing invalid)
+  local digits = match(match(v, "([^,]*)$"), "^[ \t]*(%d+)")
+  if not digits then return 0 end
   if #digits > 18 then return BIG end
   local n = tonumber(digits)
   if n > BIG then return BIG end
@@ -154,7 +192,15 @@ end
 -- Transfer-Encoding ends in "chunked" (the only coding that frames a message). Memoised: the
 -- same few values repeat on every message.
 local CHUNKED, chunked_of = memo(function(v)
-  return lower(v):match("chunked[ \t]*$") ~= nil
+  local last = match(lower(v), "([^,]*)$")
+  return match(last, "^[ \t]*([^; \t]*)") == "chunked"  -- the final coding, parameters aside
+end)
+
+-- Content-Encoding whose first coding is gzip, x-gzip or deflate (what Zeek decodes): the body's
+-- length is then counted decoded (r:inflate).
+local CODED, coded_of = memo(function(v)
+  local t = lower(match(v, "^[ \t]*([^,; \t]*)"))
+  return t == "gzip" or t == "x-gzip" or t == "deflate"
 end)
 
 -- The media type of a Content-Type value, without parameters, lowercased (false when there is
@@ -213,9 +259,11 @@ local NPROXY = #PROXY_HEADERS
 local req_names = { "host", "user-agent", "referer", "origin", "authorization", "content-type" }
 for _, name in ipairs(PROXY_HEADERS) do req_names[#req_names + 1] = name end
 local NFILL = #req_names
-for _, name in ipairs{ "transfer-encoding", "content-length", "upgrade" } do req_names[#req_names + 1] = name end
+for _, name in ipairs{ "transfer-encoding", "content-length", "upgrade", "content-encoding" } do
+  req_names[#req_names + 1] = name
+end
 local REQ_HEADERS = moonshark.header_set(req_names)
-local RESP_HEADERS = moonshark.header_set{ "content-type", "transfer-encoding", "content-length" }
+local RESP_HEADERS = moonshark.header_set{ "content-type", "transfer-encoding", "content-length", "content-encoding" }
 local NO_HEADERS = moonshark.header_set{}
 
 -- ---------------------------------------------------------------------------------------------
@@ -227,7 +275,8 @@ local function state(conn)
   if not st then
     -- every field the parser sets later is named here, so the table is made at its full size
     st = { tx = {}, head = 1, nreq = 0, nresp = 0, ended = {},
-           swapped = false, nswaps = 0, emitted_early = 0, cur_req = false, cur_resp = false }
+           swapped = false, nswaps = 0, emitted_early = 0, cur_req = false, cur_resp = false, late = 0,
+           has09 = false }
     conn.http = st
   end
   return st
@@ -243,11 +292,11 @@ local HOST <const>, USER_AGENT <const>, REFERRER <const>, ORIGIN <const> = 6, 7,
 local USERNAME <const>, PROXIED <const>, ORIG_MIME <const>, REQ_LEN <const> = 10, 11, 12, 13
 local REQ_DONE <const>, RESP_TS <const>, VERSION <const>, STATUS_CODE <const> = 14, 15, 16, 17
 local STATUS_MSG <const>, INFO_CODE <const>, INFO_MSG <const>, RESP_MIME <const> = 18, 19, 20, 21
-local RESP_LEN <const>, RESP_DONE <const>, TAGS <const> = 22, 23, 24
+local RESP_LEN <const>, RESP_DONE <const>, TAGS <const>, EMITTED <const> = 22, 23, 24, 25
 
 local function new_tx(k)
   return { k, false, false, false, false, false, false, false, false, false, false, false,
-           false, false, false, false, false, false, false, false, false, false, false, false }
+           false, false, false, false, false, false, false, false, false, false, false, false, false }
 end
 
 local function tx_at(st, k)
@@ -296,11 +345,14 @@ local function emit(conn, st, tx)
              tags, tx[USERNAME], tx[PROXIED], om and ORIG_MIME_SET or nil, rm and RESP_MIME_SET or nil)
 end
 
--- Emits, in request order, every transaction whose request and response are both finished.
+-- Emits, in request order, every transaction whose response is finished and whose request is
+-- finished too or at least began (Zeek writes a record when its answer ends: a request body still
+-- arriving then is logged apart when it ends, see request_done).
 local function emit_ready(conn, st)
   while true do
     local tx = st.tx[st.head]
-    if not tx or not (tx[REQ_DONE] and tx[RESP_DONE]) then break end
+    if not tx or not (tx[RESP_DONE] and (tx[REQ_DONE] or tx[METHOD])) then break end
+    tx[EMITTED] = true
     emit(conn, st, tx)
     st.tx[st.head] = nil
     st.head = st.head + 1
@@ -337,7 +389,7 @@ end
 -- trailers), a Content-Length, or for a response without either, everything up to the close.
 -- Returns the decoded length, whether the stream ended (or the framing broke) first, and
 -- "bad_chunk" when a chunk size line held no size.
-local function read_body(r, te, clen, to_close)
+local function read_framed(r, te, clen, to_close)
   if te then
     local chunked = CHUNKED[te]
     if chunked == nil then chunked = chunked_of(te) end
@@ -351,6 +403,22 @@ local function read_body(r, te, clen, to_close)
   end
   if to_close then return r:skip_all() or 0, true end
   return 0, false
+end
+
+-- The body of a message, its length counted after the content coding too when that is gzip or
+-- deflate (Zeek's body lengths are decoded lengths). A fourth value names a coding that broke
+-- ("inflate_error") or a count stopped at its limit ("inflate_limit").
+local function read_body(r, te, clen, to_close, ce)
+  if ce then
+    local coded = CODED[ce]
+    if coded == nil then coded = coded_of(ce) end
+    if coded and r:inflate() then
+      local _, ended, problem = read_framed(r, te, clen, to_close)
+      local n, status = r:inflated()
+      return n, ended, problem, status and ("inflate_" .. status)
+    end
+  end
+  return read_framed(r, te, clen, to_close)
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -393,9 +461,25 @@ local function client_tunnels(r, st)
   local head = r:peek(24)
   if not head then return true end
   head = head:gsub("^[\r\n]+", "")  -- stray line ends after the request are tolerated
-  local method = head:match("^([%w!#$%%&'*+%.^_`|~-]+) ")
+  local method = head:match("^([%w!#$%%&'*+%.^_`|~-]+)[ \t]")
   if not method or head:sub(1, 14) == "PRI * HTTP/2.0" then return true end
   return false
+end
+
+-- The request message of tx ended (its body, n bytes, read; or the stream ended). When its record
+-- already went out with its answer, the end is logged as Zeek logs it: a record of its own at the
+-- next trans_depth, with no method, holding only the request body length.
+local function request_done(r, conn, st, tx, n)
+  if not tx[EMITTED] then
+    tx[REQ_LEN] = n
+    tx[REQ_DONE] = true
+    emit_ready(conn, st)
+    return
+  end
+  st.late = st.late + 1
+  local late = new_tx(math.max(st.nreq, st.nresp) + st.late)
+  late[TS], late[REQ_LEN] = r:time(), n
+  emit(conn, st, late)
 end
 
 -- Reads one request whose line is already parsed. Returns "eof", "stop" or nil (go on).
@@ -405,21 +489,22 @@ local function read_request(r, conn, st, method, uri, version, ts)
   tx[TS], tx[METHOD], tx[URI], tx[REQ_VERSION] = ts, method, uri, version
   st.cur_req = tx
   if version == nil then
-    -- HTTP/0.9: no headers, no body, one request per connection.
+    -- HTTP/0.9: no body, one request per connection. As in Zeek, a header block may follow the
+    -- line; the message ends with that block's empty line or with the stream.
     tx[REQ_VERSION] = "0.9"
-    tx[REQ_DONE] = true
-    emit_ready(conn, st)
+    st.has09 = true
+    r:header_values(HEADER_MAX, NO_HEADERS)
+    request_done(r, conn, st, tx, 0)
     return "stop"
   end
-  local ok, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7, te, clen, upgrade =
+  local ok, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7, te, clen, upgrade, ce =
     r:header_values(HEADER_MAX, REQ_HEADERS)
-  if not ok then tx[REQ_DONE] = true; return "eof" end
+  if not ok then request_done(r, conn, st, tx, 0); return "eof" end
   fill_request(tx, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7)
-  local n, ended, problem = read_body(r, te, clen, false)
-  tx[REQ_LEN] = n
+  local n, ended, problem, coding = read_body(r, te, clen, false, ce)
   if problem then tag(tx, problem) end
-  tx[REQ_DONE] = true
-  emit_ready(conn, st)
+  if coding then tag(tx, coding) end
+  request_done(r, conn, st, tx, n)
   if ended then return problem and "resync" or "eof" end
   if (UPPER[method] or upper_method(method)) == "CONNECT" or upgrade then
     if client_tunnels(r, st) then return "stop" end
@@ -460,8 +545,8 @@ local function run_requests(r, conn, st, resyncing, first_line, first_ts)
       return "eof"
     elseif line ~= "" then
       local method, uri, version = parse_request_line(line)
-      if not method and not resyncing and st.nreq == 0 then
-        method, uri = parse_simple_request(line)
+      if method and not version and (resyncing or not match(method, "^%a+$") or not find(uri, "^/")) then
+        method = nil  -- an HTTP/0.9 line only where a request is due: letters, then a path
       end
       if method == "PRI" and uri == "*" and version == "2.0" then
         return "stop"  -- the HTTP/2 connection preface (prior knowledge): not HTTP/1 from here
@@ -495,7 +580,7 @@ end
 -- Responses
 
 local function no_body(tx, code)
-  if code < 200 or code == 204 or code == 304 then return true end
+  if (code >= 100 and code < 200) or code == 204 or code == 304 then return true end  -- 0: a body
   local m = tx[METHOD]
   return m and (UPPER[m] or upper_method(m)) == "HEAD"
 end
@@ -522,7 +607,7 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
   if not orphan then st.nresp = st.nresp + 1 end
   tx[RESP_TS] = tx[RESP_TS] or ts
   tx[VERSION], tx[STATUS_CODE], tx[STATUS_MSG] = version, code, reason
-  local ok, ctype, te, clen = r:header_values(HEADER_MAX, RESP_HEADERS)
+  local ok, ctype, te, clen, ce = r:header_values(HEADER_MAX, RESP_HEADERS)
   if not ok then
     tx[RESP_DONE] = true
     if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
@@ -542,10 +627,11 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
     if head and head:gsub("^[\r\n]+", ""):sub(1, 5) == "HTTP/" then return nil end
     return "stop"
   end
-  local n, ended, problem = 0, false, nil
-  if not no_body(tx, code) then n, ended, problem = read_body(r, te, clen, true) end
+  local n, ended, problem, coding = 0, false, nil, nil
+  if not no_body(tx, code) then n, ended, problem, coding = read_body(r, te, clen, true, ce) end
   tx[RESP_LEN] = n
   if problem then tag(tx, problem) end
+  if coding then tag(tx, coding) end
   tx[RESP_DONE] = true
   if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
   if ended then return problem and "resync" or "eof" end
@@ -579,7 +665,7 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
     first_line = nil
     if not line then
       local ok, head = true, nil
-      if st.nresp == 0 then
+      if st.nresp == 0 or st.has09 then
         -- only the first answer can be HTTP/0.9 (a 0.9 request is always the first one): look at
         -- its first bytes once the request side had its chance to run
         ok, head = pcall(r.peek, r, 5)
@@ -587,7 +673,7 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
       end
       if ok then
         local next_tx = head and st.tx[st.nresp + 1]
-        if not resyncing and next_tx and next_tx[REQ_VERSION] == "0.9" and head ~= "HTTP/" then
+        if not resyncing and next_tx and next_tx[REQ_VERSION] == "0.9" then
           ts = r:time()
           -- HTTP/0.9 answer: everything up to the close is the body.
           st.nresp = st.nresp + 1
@@ -659,7 +745,8 @@ local function socks_start(s)
 end
 
 -- Methods that start an HTTP/1 request (RFC 9110, WebDAV, and a few common extensions), for
--- connections on ports the table does not name.
+-- connections on ports the table does not name (from their first bytes; other methods need the
+-- whole first line, see looks_like_http).
 local METHODS = {}
 for m in ("GET POST HEAD PUT DELETE OPTIONS CONNECT TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE " ..
           "LOCK UNLOCK SEARCH REPORT MKCALENDAR MKACTIVITY CHECKOUT MERGE NOTIFY SUBSCRIBE " ..
@@ -670,7 +757,11 @@ local function looks_like_http(bytes, dir)
   if s:match("^HTTP/1%.%d ") then return true end
   if dir == CLIENT and socks_start(bytes:sub(1, 16)) then return true end
   local m = s:match("^([%u-]+) [^ \r\n]")
-  return m ~= nil and METHODS[m] == true
+  if m ~= nil and METHODS[m] == true then return true end
+  -- any other method (R1) when the whole first line is at hand and reads as a request line with
+  -- an HTTP/1.x version: token, blanks, target, blanks, HTTP/1.x, line end
+  local line = bytes:sub(1, 1024):match("^([^\r\n]*)[\r\n]")
+  return line ~= nil and line:match("^[%w!#$%%&'*+%.^_`|~-]+[ \t]+[^ \t]+[ \t]+HTTP/1%.%d[ \t]*$") ~= nil
 end
 
 local p = moonshark.protocol{ name = "http", tcp_ports = {80, 8000, 8080, 3128}, udp_ports = {1900},
@@ -682,8 +773,8 @@ function p.on_datagram(conn, dir, b)
   local s = b:sub(1, math.min(#b, 8192))
   local line, rest = s:match("^([^\r\n]*)\r?\n(.*)$")
   if not line then return end
-  local method, uri = parse_request_line(line)
-  if not method then return end
+  local method, uri, version = parse_request_line(line)
+  if not method or not version then return end
   local h = {}
   for l in rest:gmatch("([^\r\n]*)\r?\n") do
     if l == "" then break end

@@ -42,6 +42,8 @@ typedef struct run_result {
     uint64_t script_errors;
 } run_result;
 
+static bool by_detect; /* open connections on port 9999 with no protocol named: detect() decides */
+
 static void conn_info(ms_lua_conn_info *info, bool guessed)
 {
     memset(info, 0, sizeof *info);
@@ -53,6 +55,10 @@ static void conn_info(ms_lua_conn_info *info, bool guessed)
     info->server.addr[0] = 10; info->server.addr[3] = 2;
     info->server.port = 80;
     info->protocol = "http";
+    if (by_detect) {
+        info->protocol = NULL;
+        info->server.port = 9999;
+    }
     info->client_guessed = guessed;
     info->ts_ns = 1000000000000ULL;
 }
@@ -255,7 +261,7 @@ static void test_odd_request_and_status_lines_read_like_the_general_grammar(void
         DATA(C, "GET /c d HTTP/1.1\r\n\r\n"),        /* a space inside the target */
         DATA(S, "http/1.1 204 \tNo Content\r\n\r\n"),
         DATA(C, "M-SEARCH  /e  http/1.1\r\n\r\n"),  /* repeated spaces, lower-case version */
-        DATA(S, "HTTP/1.1 2000 Bad\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
+        DATA(S, "HTTP/1.1 2000 Bad\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"), /* Zeek: 200 */
         STEPS_END,
     };
     static const expect want[] = {
@@ -264,7 +270,7 @@ static void test_odd_request_and_status_lines_read_like_the_general_grammar(void
         { { "\"method\":\"get\"", "\"uri\":\"/b\"", "\"status_code\":404", "\"status_msg\":\"\"", NULL },
           { NULL } },
         { { "\"uri\":\"/c d\"", "\"status_code\":204", "\"status_msg\":\"No Content\"", NULL }, { NULL } },
-        { { "\"method\":\"M-SEARCH\"", "\"uri\":\"/e\"", "\"status_code\":201", "\"status_msg\":\"Created\"",
+        { { "\"method\":\"M-SEARCH\"", "\"uri\":\"/e\"", "\"status_code\":200", "\"status_msg\":\"Bad\"",
             NULL }, { NULL } },
     };
     check_records(steps, false, want, N(want));
@@ -518,6 +524,119 @@ static void test_header_limit_tags_the_request_and_resyncs(void **state)
     check_records(steps, false, want, N(want));
 }
 
+/* On a port the table does not name, an extension method is recognised from a whole first line
+ * that reads as a request line with an HTTP/1.x version (R1, R35); a SIP-like line is not HTTP. */
+static void test_extension_method_on_another_port_is_detected(void **state)
+{
+    (void)state;
+    static const step http[] = {
+        DATA(C, "FROB-IT /thing HTTP/1.1\r\nHost: h\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        STEPS_END,
+    };
+    static const step other[] = {
+        DATA(C, "FROB-IT /thing SIP/2.0\r\nHost: h\r\n\r\n"),
+        DATA(S, "SIP/2.0 200 OK\r\n\r\n"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"FROB-IT\"", "\"uri\":\"/thing\"", "\"id.resp_p\":9999", "\"status_code\":200", NULL },
+          { NULL } },
+    };
+    /* detect() sees the first bytes at hand once (the first segment, as a capture delivers a
+     * request line): whole steps only */
+    by_detect = true;
+    run_result res;
+    run_steps(http, SEG_WHOLE, false, &res);
+    bool ok = res.nlines == 1;
+    for (int k = 0; ok && want[0].has[k]; k++)
+        ok = strstr(res.lines[0], want[0].has[k]) != NULL;
+    free(res.out);
+    run_steps(other, SEG_WHOLE, false, &res);
+    ok = ok && res.nlines == 0;
+    free(res.out);
+    by_detect = false;
+    assert_true(ok);
+}
+
+/* A bare CR ends a line (rule R11, as Zeek and tshark read it), also in chunk size lines and
+ * header blocks; a CR cut from its LF by a segment boundary still makes one CRLF. */
+static void test_bare_cr_line_ends(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /cr HTTP/1.1\rHost: h\rUser-Agent: u\r\rPOST /p HTTP/1.1\rContent-Length: 2\r\rab"),
+        DATA(S, "HTTP/1.1 200 OK\rTransfer-Encoding: chunked\r\r3\rabc\r0\r\r"
+                "HTTP/1.1 201 Made\rContent-Length: 1\r\rz"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/cr\"", "\"host\":\"h\"", "\"user_agent\":\"u\"", "\"version\":\"1.1\"",
+            "\"response_body_len\":3", "\"status_code\":200", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/p\"", "\"request_body_len\":2", "\"status_code\":201", "\"status_msg\":\"Made\"",
+            "\"response_body_len\":1", NULL }, { "tags", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+/* The framing rules of docs/http-log.md on the shapes they name: Transfer-Encoding's final coding
+ * (parameters aside) decides chunked; a last chunk written with many zeros is 0; a Content-Length
+ * without digits frames an empty body (also in a response, which would otherwise run to the
+ * close); "12abc" is 12; crud after the request's version is ignored. */
+static void test_framing_rules_on_odd_header_values(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "GET /te-param HTTP/1.1 crud\r\n\r\n"
+                "GET /te-list HTTP/1.1\r\n\r\n"
+                "GET /cl-neg HTTP/1.1\r\n\r\n"
+                "POST /cl-junk HTTP/1.1\r\nContent-Length: 3abc\r\n\r\nxyz"
+                "GET /after HTTP/1.1\r\n\r\n"),
+        DATA(S, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked ;\r\n\r\n3\r\nabc\r\n000000000000000000000\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nContent-Length: -7\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz"
+                "HTTP/1.1 20x odd\r\nContent-Length: 2\r\n\r\nok"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/te-param\"", "\"response_body_len\":3", "\"status_code\":200", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/te-list\"", "\"response_body_len\":2", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/cl-neg\"", "\"response_body_len\":0", NULL }, { NULL } },
+        { { "\"uri\":\"/cl-junk\"", "\"request_body_len\":3", "\"response_body_len\":1", NULL }, { NULL } },
+        { { "\"uri\":\"/after\"", "\"status_code\":0", "\"status_msg\":\"odd\"", "\"response_body_len\":2", NULL },
+          { NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+/* Request lines by Zeek's grammar: an extension method, OPTIONS *, a target ending at the first
+ * "HTTP/" after the URI characters, and an HTTP/0.9 line later in a connection (logged; its
+ * answer is not taken for a 0.9 body, the answer side having begun to wait for a status line). */
+static void test_request_lines_by_the_target_grammar(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "FROB-IT /x HTTP/1.1\r\n\r\nOPTIONS * HTTP/1.1\r\n\r\nGET /a\"b HTTP/1.1\r\n\r\n"),
+        DATA(S, "HTTP/1.1 405 No\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                "HTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n"),
+        DATA(C, "GET /old\r\n"),
+        DATA(S, "raw bytes"),
+        END(C),
+        END(S),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"method\":\"FROB-IT\"", "\"uri\":\"/x\"", "\"status_code\":405", NULL }, { NULL } },
+        { { "\"method\":\"OPTIONS\"", "\"uri\":\"*\"", "\"status_code\":200", NULL }, { NULL } },
+        { { "\"uri\":\"/a\\\"b\"", "\"status_code\":404", NULL }, { NULL } },
+        { { "\"trans_depth\":4", "\"uri\":\"/old\"", "\"response_body_len\":0", NULL }, { "version", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+/* The 0.9 request's message (a header block may follow the line) is still open when the answer
+ * ends with the server's close: as Zeek, its end at the client's close gets a record of its own. */
 static void test_http09_simple_request_reads_body_to_close(void **state)
 {
     (void)state;
@@ -528,9 +647,100 @@ static void test_http09_simple_request_reads_body_to_close(void **state)
         STEPS_END,
     };
     static const expect want[] = {
-        { { "\"method\":\"GET\"", "\"uri\":\"/zeek.html\"", "\"version\":\"0.9\"", "\"response_body_len\":20",
-            "\"status_code\":0", NULL },
+        { { "\"trans_depth\":1", "\"method\":\"GET\"", "\"uri\":\"/zeek.html\"", "\"version\":\"0.9\"",
+            "\"response_body_len\":20", "\"status_code\":0", NULL },
           { "status_msg", NULL } },
+        { { "\"trans_depth\":2", "\"request_body_len\":0", "\"response_body_len\":0", NULL },
+          { "method", "uri", "status_code", "version", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+/* The client's message ends first (its header block's empty line, or its close): one record. */
+static void test_http09_request_ended_before_its_answer_is_one_record(void **state)
+{
+    (void)state;
+    static const step ended_by_line[] = {
+        DATA(C, "GET /a\r\n\r\n"),
+        DATA(S, "hello"),
+        END(S),
+        STEPS_END,
+    };
+    static const step ended_by_close[] = {
+        DATA(C, "POST /b\n"),
+        END(C),
+        DATA(S, "hello"),
+        END(S),
+        STEPS_END,
+    };
+    static const expect want_a[] = {
+        { { "\"trans_depth\":1", "\"uri\":\"/a\"", "\"version\":\"0.9\"", "\"response_body_len\":5", NULL }, { NULL } },
+    };
+    static const expect want_b[] = {
+        { { "\"trans_depth\":1", "\"method\":\"POST\"", "\"version\":\"0.9\"", "\"response_body_len\":5", NULL }, { NULL } },
+    };
+    check_records(ended_by_line, false, want_a, N(want_a));
+    check_records(ended_by_close, false, want_b, N(want_b));
+}
+
+/* A request body still arriving when the answer ends (a server that answers an upload early):
+ * the record goes out with the answer, request_body_len 0; the body's end gets its own record. */
+static void test_request_body_ending_after_its_answer_is_logged_apart(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        DATA(C, "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n12345"),
+        DATA(S, "HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"),
+        DATA(C, "67890"),
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"trans_depth\":1", "\"method\":\"POST\"", "\"request_body_len\":0", "\"status_code\":413",
+            "\"response_body_len\":2", NULL }, { NULL } },
+        { { "\"trans_depth\":2", "\"request_body_len\":10", NULL }, { "method", "status_code", NULL } },
+    };
+    check_records(steps, false, want, N(want));
+}
+
+/* gzip, x-gzip and deflate (zlib header or raw) bodies are counted decoded, as Zeek counts them;
+ * a broken stream counts what decoded before the break and is tagged. Bodies built with zlib. */
+static void test_coded_bodies_count_decoded_bytes(void **state)
+{
+    (void)state;
+    /* "hello hello hello hello\n" (24 bytes) as gzip, zlib and raw deflate (Python's zlib module) */
+    static const char gz[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xcb\x48\xcd\xc9\xc9\x57\xc8\x40"
+                             "\x27\xb9\x00\x00\x88\x59\x0b\x18\x00\x00\x00";
+    static const char zl[] = "\x78\x9c\xcb\x48\xcd\xc9\xc9\x57\xc8\x40\x27\xb9\x00\x70\xbe\x08\xbb";
+    static const char raw[] = "\xcb\x48\xcd\xc9\xc9\x57\xc8\x40\x27\xb9\x00";
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+                     sizeof gz - 1);
+    memcpy(buf + n, gz, sizeof gz - 1);
+    size_t len = (size_t)n + sizeof gz - 1;
+    n = snprintf(buf + len, sizeof buf - len, "HTTP/1.1 200 OK\r\nContent-Encoding: Deflate\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n%zx\r\n", sizeof zl - 1);
+    len += (size_t)n;
+    memcpy(buf + len, zl, sizeof zl - 1);
+    len += sizeof zl - 1;
+    n = snprintf(buf + len, sizeof buf - len, "\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\n"
+                 "Content-Length: %zu\r\n\r\n", sizeof raw - 1);
+    len += (size_t)n;
+    memcpy(buf + len, raw, sizeof raw - 1);
+    len += sizeof raw - 1;
+    static const char broken[] = "HTTP/1.1 200 OK\r\nContent-Encoding: x-gzip\r\nContent-Length: 12\r\n\r\n"
+                                 "\x1f\x8b\x09\x00garbage!"; /* method 9: not deflate */
+    memcpy(buf + len, broken, sizeof broken - 1);
+    len += sizeof broken - 1;
+    step steps[] = {
+        DATA(C, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\nGET /4 HTTP/1.1\r\n\r\n"),
+        { STEP_DATA, S, buf, len },
+        STEPS_END,
+    };
+    static const expect want[] = {
+        { { "\"uri\":\"/1\"", "\"response_body_len\":24", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/2\"", "\"response_body_len\":24", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/3\"", "\"response_body_len\":24", NULL }, { "tags", NULL } },
+        { { "\"uri\":\"/4\"", "\"response_body_len\":0", "\"tags\":[\"inflate_error\"]", NULL }, { NULL } },
     };
     check_records(steps, false, want, N(want));
 }
@@ -898,7 +1108,14 @@ int main(void)
         cmocka_unit_test(test_garbage_before_request_line_is_skipped),
         cmocka_unit_test(test_gap_in_headers_resyncs_at_next_request_line),
         cmocka_unit_test(test_header_limit_tags_the_request_and_resyncs),
+        cmocka_unit_test(test_extension_method_on_another_port_is_detected),
+        cmocka_unit_test(test_bare_cr_line_ends),
+        cmocka_unit_test(test_framing_rules_on_odd_header_values),
+        cmocka_unit_test(test_request_lines_by_the_target_grammar),
         cmocka_unit_test(test_http09_simple_request_reads_body_to_close),
+        cmocka_unit_test(test_http09_request_ended_before_its_answer_is_one_record),
+        cmocka_unit_test(test_request_body_ending_after_its_answer_is_logged_apart),
+        cmocka_unit_test(test_coded_bodies_count_decoded_bytes),
         cmocka_unit_test(test_auth_proxy_headers_and_mime_types),
         cmocka_unit_test(test_content_length_past_the_end_counts_bytes_seen),
         cmocka_unit_test(test_guessed_client_that_answers_swaps_roles),
