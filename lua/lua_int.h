@@ -167,6 +167,8 @@ void ms_lua_report(ms_lua_conn *c, const char *what, const char *msg);
 void ms_lua_bytes_open(lua_State *L, ms_lua *rt);
 /* text.c: moonshark.split */
 void ms_lua_text_open(lua_State *L);
+/* digest.c: moonshark.md5, moonshark.sha256 */
+void ms_lua_digest_open(lua_State *L);
 /* Pushes a new view; returns the pointer slot to clear after the call (ms_lua_bytes_done). */
 void *ms_lua_bytes_push(lua_State *L, const uint8_t *p, size_t len);
 void ms_lua_bytes_done(void *view);

@@ -541,6 +541,7 @@ static int init_state(lua_State *L)
     ms_lua_reader_open(L, rt);
     ms_lua_emit_open(L, rt);
     ms_lua_text_open(L);
+    ms_lua_digest_open(L);
     return 0;
 }
 
