@@ -72,6 +72,9 @@ int ms_cmd_stats(int argc, char **argv);
 int ms_cmd_streams(int argc, char **argv);
 int ms_cmd_conn(int argc, char **argv);
 int ms_cmd_http(int argc, char **argv);
+int ms_cmd_dns(int argc, char **argv);
+int ms_cmd_tls(int argc, char **argv);
+int ms_cmd_all(int argc, char **argv);   /* every bundled log in one pass (-w DIR) */
 int ms_cmd_script(int argc, char **argv); /* moonshark -s FILE.lua ... */
 
 /* Shared by the commands: decode counters (cmd_stats.c; layers --stats too), assembler

@@ -62,4 +62,9 @@ void ms_dispatch_print_stats(const ms_dispatch *d, FILE *fp);
  * script, reads the captures through the dispatcher. Returns the process exit status. */
 int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage);
 
+/* The same with several bundled protocols (a NULL-terminated list, or NULL for none), all fed from
+ * one reassembly; need_out_dir makes -w DIR required (several logs cannot share stdout). */
+int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, bool need_out_dir,
+                            const char *usage);
+
 #endif
