@@ -306,9 +306,11 @@ local function log(conn, q, r)
     m.z, answers, ttls, rejected, tags)
 end
 
--- Per connection: queue[id] holds the unpaired messages of one kind (queries in st.q, replies in
--- st.r) in arrival order; pairing takes the oldest of the other kind, so the k-th query of an id
--- meets the k-th reply of that id whatever the interleaving of the two directions.
+-- Per connection: st.q[id] and st.r[id] hold the unpaired queries and replies of a transaction
+-- id in arrival order. A query pairs with the oldest unpaired reply of its id captured no earlier
+-- than itself, a reply with the oldest unpaired query captured no later: a reply cannot answer a
+-- query sent after it (mDNS, where every message has id 0, would pair anything otherwise). Whole
+-- directions may arrive in either order over TCP; the pairs come out the same.
 local function state(conn)
   local st = conn.dns
   if not st then
@@ -322,8 +324,8 @@ end
 local function flush(conn, st)
   local all = {}
   for _, kind in ipairs{ st.q, st.r } do
-    for _, queue in pairs(kind) do
-      for k = queue.head, queue.tail do all[#all + 1] = queue[k] end
+    for _, list in pairs(kind) do
+      for k = 1, #list do all[#all + 1] = list[k] end
     end
   end
   table.sort(all, function(a, b)
@@ -347,23 +349,25 @@ local function message(conn, s, ts, cut)
   m.seq = st.seq
   local mine, other = st.q, st.r
   if m.qr then mine, other = st.r, st.q end
-  local queue = other[m.id]
-  if queue then
-    local peer = queue[queue.head]
-    queue[queue.head] = nil
-    queue.head = queue.head + 1
-    if queue.head > queue.tail then other[m.id] = nil end
-    st.pending = st.pending - 1
-    if m.qr then log(conn, peer, m) else log(conn, m, peer) end
-    return
+  local list = other[m.id]
+  if list then
+    for k = 1, #list do
+      local peer = list[k]
+      if (m.qr and peer.ts <= ts) or (not m.qr and peer.ts >= ts) then
+        table.remove(list, k)
+        if #list == 0 then other[m.id] = nil end
+        st.pending = st.pending - 1
+        if m.qr then log(conn, peer, m) else log(conn, m, peer) end
+        return
+      end
+    end
   end
-  queue = mine[m.id]
-  if not queue then
-    queue = { head = 1, tail = 0 }
-    mine[m.id] = queue
+  list = mine[m.id]
+  if not list then
+    list = {}
+    mine[m.id] = list
   end
-  queue.tail = queue.tail + 1
-  queue[queue.tail] = m
+  list[#list + 1] = m
   st.pending = st.pending + 1
   if st.pending > MAX_PENDING then flush(conn, st) end   -- a broken peer or lost traffic
 end

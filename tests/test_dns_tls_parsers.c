@@ -711,8 +711,14 @@ static void test_dns_udp_answers_and_malformed_datagrams(void **state)
     put16(&sc.data[i], 1); put16(&sc.data[i], 1);
     put_rr_head(&sc.data[i], 12, 1, 5, 200);
     put8(&sc.data[i], 1);
+    i = add_step(&sc, S);                           /* a reply, and later a query of its id: */
+    dns_header(&sc.data[i], 0, 0x8400, 1, 0, 0, 0); /* mDNS-like id 0; a reply cannot answer */
+    put_name(&sc.data[i], "early.local");           /* a query sent after it */
+    put16(&sc.data[i], 12); put16(&sc.data[i], 1);
+    i = add_step(&sc, C);
+    dns_query(&sc.data[i], 0, "late.local", 12);
     char *out = run_all(&sc);
-    assert_int_equal(count_lines(out), 5);
+    assert_int_equal(count_lines(out), 7);
     const char *r1 = record_with(out, "\"trans_id\":257");
     const char *const w1[] = { "\"proto\":\"udp\"", "\"query\":\"v6.example\"", "\"qtype_name\":\"AAAA\"",
         "\"answers\":[\"2001:db8::1\",\"TXT 5 hello TXT 5 world\"]", "\"TTLs\":[\"30.000000\",\"30.000000\"]",
@@ -731,6 +737,14 @@ static void test_dns_udp_answers_and_malformed_datagrams(void **state)
     const char *r5 = record_with(out, "\"trans_id\":1285");
     const char *const w5[] = { "\"query\":\"short.example\"", "\"tags\":[\"truncated\"]", NULL };
     expect_fields(r5, w5);
+    const char *r6 = record_with(out, "\"query\":\"early.local\"");
+    const char *const w6[] = { "\"ts\":1006.000000", "\"rcode\":0", "\"AA\":true", NULL };
+    expect_fields(r6, w6);
+    expect_unset(r6, "rtt");
+    const char *r7 = record_with(out, "\"query\":\"late.local\"");
+    const char *const w7[] = { "\"ts\":1007.000000", NULL };
+    expect_fields(r7, w7);
+    expect_unset(r7, "rcode");
     free(out);
 }
 
