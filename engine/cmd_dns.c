@@ -37,25 +37,14 @@ static const char dns_usage[] =
     "stream ends that direction (the framing is lost); its bytes show in --stats.\n"
     "Field details and the differences from Zeek: docs/dns-tls.md.\n"
     "\n"
-    "Output:\n"
-    "  --json          JSON lines (Zeek's JSON log types: ts as epoch seconds, unset fields left out)\n"
-    "  --tsv           Zeek-style TSV with a #fields header (the default when stdout is not a tty)\n"
-    "  --table         aligned columns (the default on a terminal)\n"
-    "  -w DIR          write DIR/dns.log (TSV, or JSON lines with --json) instead of stdout\n"
-    "Input: CAPTURE files (pcap or pcapng, several allowed, '-' for stdin), -r FILE, -i IFACE,\n"
-    "  -f EXPR (BPF filter, files and live alike), --snaplen N, --no-promisc.\n"
-    "Parsers: -s FILE.lua (more parsers, repeatable; $MOONSHARK_PATH dirs too), --lua-mem MB,\n"
-    "  --unsafe-lua. Limits: --gap-timeout S (30), --idle-timeout S (300), --max-conns N,\n"
-    "  --max-pages N. Reporting: --stats (decode errors, gaps, drops, script errors on stderr),\n"
-    "  --progress / --no-progress, -q, -h.\n"
+    MS_LOG_COMMAND_OPTIONS("dns")
     "\n"
     "Examples:\n"
     "  moonshark dns capture.pcap\n"
     "  moonshark dns --json capture.pcapng | jq -r 'select(.rcode_name==\"NXDOMAIN\") | .query'\n"
     "  moonshark dns -f 'port 53' -w logs/ a.pcap b.pcap\n"
     "\n"
-    "Exit status: 0 success, 1 an input failed (truncated or unreadable), 2 usage error or not a\n"
-    "capture.\n";
+    MS_LOG_COMMAND_EXIT;
 
 int ms_cmd_dns(int argc, char **argv)
 {

@@ -45,25 +45,14 @@ static const char tls_usage[] =
     "TLS that starts after another protocol (STARTTLS, HTTP CONNECT, SOCKS) is not followed.\n"
     "Field details, what differs from Zeek and the figures against tshark: docs/dns-tls.md.\n"
     "\n"
-    "Output:\n"
-    "  --json          JSON lines (Zeek's JSON log types: ts as epoch seconds, unset fields left out)\n"
-    "  --tsv           Zeek-style TSV with a #fields header (the default when stdout is not a tty)\n"
-    "  --table         aligned columns (the default on a terminal)\n"
-    "  -w DIR          write DIR/ssl.log (TSV, or JSON lines with --json) instead of stdout\n"
-    "Input: CAPTURE files (pcap or pcapng, several allowed, '-' for stdin), -r FILE, -i IFACE,\n"
-    "  -f EXPR (BPF filter, files and live alike), --snaplen N, --no-promisc.\n"
-    "Parsers: -s FILE.lua (more parsers, repeatable; $MOONSHARK_PATH dirs too), --lua-mem MB,\n"
-    "  --unsafe-lua. Limits: --gap-timeout S (30), --idle-timeout S (300), --max-conns N,\n"
-    "  --max-pages N. Reporting: --stats (decode errors, gaps, drops, script errors on stderr),\n"
-    "  --progress / --no-progress, -q, -h.\n"
+    MS_LOG_COMMAND_OPTIONS("ssl")
     "\n"
     "Examples:\n"
     "  moonshark tls capture.pcap\n"
     "  moonshark tls --json capture.pcapng | jq -r '[.server_name, .ja4] | @tsv'\n"
     "  moonshark tls -f 'tcp port 443' -w logs/ a.pcap b.pcap\n"
     "\n"
-    "Exit status: 0 success, 1 an input failed (truncated or unreadable), 2 usage error or not a\n"
-    "capture.\n";
+    MS_LOG_COMMAND_EXIT;
 
 int ms_cmd_tls(int argc, char **argv)
 {

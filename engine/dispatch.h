@@ -62,6 +62,24 @@ void ms_dispatch_print_stats(const ms_dispatch *d, FILE *fp);
  * script, reads the captures through the dispatcher. Returns the process exit status. */
 int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage);
 
+/* The options and exit-status parts of the manual of a command that writes a bundled log
+ * (cmd_http.c, cmd_dns.c, cmd_tls.c); LOG is the log's name (its file is DIR/LOG.log). */
+#define MS_LOG_COMMAND_OPTIONS(LOG)                                                                  \
+    "Output:\n"                                                                                      \
+    "  --json          JSON lines (Zeek's JSON log types: ts as epoch seconds, unset fields left out)\n" \
+    "  --tsv           Zeek-style TSV with a #fields header (the default when stdout is not a tty)\n" \
+    "  --table         aligned columns (the default on a terminal)\n"                               \
+    "  -w DIR          write DIR/" LOG ".log (TSV, or JSON lines with --json) instead of stdout\n"   \
+    "Input: CAPTURE files (pcap or pcapng, several allowed, '-' for stdin), -r FILE, -i IFACE,\n"    \
+    "  -f EXPR (BPF filter, files and live alike), --snaplen N, --no-promisc.\n"                     \
+    "Parsers: -s FILE.lua (more parsers, repeatable; $MOONSHARK_PATH dirs too), --lua-mem MB,\n"     \
+    "  --unsafe-lua. Limits: --gap-timeout S (30), --idle-timeout S (300), --max-conns N,\n"         \
+    "  --max-pages N. Reporting: --stats (decode errors, gaps, drops, script errors on stderr),\n"   \
+    "  --progress / --no-progress, -q, -h.\n"
+#define MS_LOG_COMMAND_EXIT                                                                          \
+    "Exit status: 0 success, 1 an input failed (truncated or unreadable), 2 usage error or not a\n"  \
+    "capture.\n"
+
 /* The same with several bundled protocols (a NULL-terminated list, or NULL for none), all fed from
  * one reassembly; need_out_dir makes -w DIR required (several logs cannot share stdout). */
 int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, bool need_out_dir,

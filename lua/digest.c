@@ -33,6 +33,36 @@ static int final_blocks(const uint8_t *tail, size_t tail_len, uint64_t total_len
     return n;
 }
 
+typedef void (*block_fn)(uint32_t *h, const uint8_t *block);
+
+/* Runs the compression function over every 64-byte block of the padded message. */
+static void hash_all(uint32_t *h, block_fn block, const void *data, size_t len, bool big_endian)
+{
+    const uint8_t *p = data;
+    size_t full = len & ~(size_t)63;
+    for (size_t off = 0; off < full; off += 64)
+        block(h, p + off);
+    uint8_t last[128];
+    int n = final_blocks(p + full, len - full, len, big_endian, last);
+    for (int i = 0; i < n; i++)
+        block(h, last + 64 * i);
+}
+
+/* The 32-bit word at p, in either byte order. */
+static uint32_t get_word(const uint8_t *p, bool big_endian)
+{
+    return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+                      : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* Writes the n state words as the digest's bytes. */
+static void put_words(const uint32_t *h, int n, bool big_endian, uint8_t *out)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < 4; j++)
+            out[4 * i + j] = (uint8_t)(h[i] >> (big_endian ? 24 - 8 * j : 8 * j));
+}
+
 /* ---- MD5 ------------------------------------------------------------------------------- */
 
 /* Per-round shift amounts and the sine-derived constants of RFC 1321, section 3.4. */
@@ -54,12 +84,11 @@ static const uint32_t md5_k[64] = {
     0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
 };
 
-static void md5_block(uint32_t h[4], const uint8_t *p)
+static void md5_block(uint32_t *h, const uint8_t *p)
 {
     uint32_t m[16];
     for (int i = 0; i < 16; i++)
-        m[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
-               (uint32_t)p[4 * i + 3] << 24;
+        m[i] = get_word(p + 4 * i, false);
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
     for (int i = 0; i < 64; i++) {
         uint32_t f;
@@ -92,17 +121,8 @@ static void md5_block(uint32_t h[4], const uint8_t *p)
 void ms_md5(const void *data, size_t len, uint8_t out[MS_MD5_LEN])
 {
     uint32_t h[4] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 };
-    const uint8_t *p = data;
-    size_t full = len & ~(size_t)63;
-    for (size_t off = 0; off < full; off += 64)
-        md5_block(h, p + off);
-    uint8_t last[128];
-    int n = final_blocks(p + full, len - full, len, false, last);
-    for (int i = 0; i < n; i++)
-        md5_block(h, last + 64 * i);
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-            out[4 * i + j] = (uint8_t)(h[i] >> (8 * j));
+    hash_all(h, md5_block, data, len, false);
+    put_words(h, 4, false, out);
 }
 
 /* ---- SHA-256 ----------------------------------------------------------------------------- */
@@ -119,12 +139,11 @@ static const uint32_t sha256_k[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-static void sha256_block(uint32_t h[8], const uint8_t *p)
+static void sha256_block(uint32_t *h, const uint8_t *p)
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-               (uint32_t)p[4 * i + 3];
+        w[i] = get_word(p + 4 * i, true);
     for (int i = 16; i < 64; i++) {
         uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
         uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -161,17 +180,8 @@ void ms_sha256(const void *data, size_t len, uint8_t out[MS_SHA256_LEN])
 {
     uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-    const uint8_t *p = data;
-    size_t full = len & ~(size_t)63;
-    for (size_t off = 0; off < full; off += 64)
-        sha256_block(h, p + off);
-    uint8_t last[128];
-    int n = final_blocks(p + full, len - full, len, true, last);
-    for (int i = 0; i < n; i++)
-        sha256_block(h, last + 64 * i);
-    for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 4; j++)
-            out[4 * i + j] = (uint8_t)(h[i] >> (24 - 8 * j));
+    hash_all(h, sha256_block, data, len, true);
+    put_words(h, 8, true, out);
 }
 
 void ms_digest_hex(const uint8_t *bytes, size_t n, char *out)

@@ -207,13 +207,7 @@ local function rdata_text(s, t, rd, rdlen, owner)
   return "<unknown type=" .. t .. ">"
 end
 
--- Adds tag to the list tags (a new list when nil) unless it is there; returns the list.
-local function add_tag(tags, tag)
-  if not tags then return { tag } end
-  for k = 1, #tags do if tags[k] == tag then return tags end end
-  tags[#tags + 1] = tag
-  return tags
-end
+local add_tag, merge_tags = moonshark.add_tag, moonshark.merge_tags
 
 -- Decodes message s (the DNS message itself, after any TCP length prefix) seen at time ts.
 -- Always returns a table; whatever could not be read is left out and tagged.
@@ -280,16 +274,7 @@ local function log(conn, q, r)
   local m = q or r
   -- the question: the query's, else the reply's (Zeek leaves it unset for a lone reply)
   local asked = (q and q.query and q) or (r and r.query and r) or m
-  local tags = q and q.tags
-  if r and r.tags then
-    if tags then
-      local both = { table.unpack(tags) }
-      for k = 1, #r.tags do both = add_tag(both, r.tags[k]) end
-      tags = both
-    else
-      tags = r.tags
-    end
-  end
+  local tags = merge_tags(q and q.tags, r and r.tags)
   local rcode, rtt, rejected, answers, ttls = nil, nil, false, nil, nil
   if r and r.rcode then
     rcode = r.rcode

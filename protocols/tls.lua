@@ -32,12 +32,7 @@ local write_ssl = moonshark.log{ name = "ssl", fields = {
 -- GREASE (RFC 8701): 0x?a?a with both bytes equal. Left out of every fingerprint.
 local function grease(v) return v & 0x0f0f == 0x0a0a and v >> 8 == v & 0xff end
 
-local function add_tag(tags, tag)
-  if not tags then return { tag } end
-  for k = 1, #tags do if tags[k] == tag then return tags end end
-  tags[#tags + 1] = tag
-  return tags
-end
+local add_tag, merge_tags = moonshark.add_tag, moonshark.merge_tags
 
 -- The 16-bit values of s[i .. last] (a list in a hello), GREASE left out when drop_grease.
 local function u16_list(s, i, last, drop_grease)
@@ -438,16 +433,7 @@ local function log(conn, st)
   if s.alert and (not alert or s.alert_ts >= alert_ts) then alert = s.alert end
   local fps, subject, issuer = chain(st.server_certs)
   local cfps, csubject, cissuer = chain(st.client_certs)
-  local tags = c.tags
-  if s.tags then
-    if tags then
-      local both = { table.unpack(tags) }
-      for _, t in ipairs(s.tags) do both = add_tag(both, t) end
-      tags = both
-    else
-      tags = s.tags
-    end
-  end
+  local tags = merge_tags(c.tags, s.tags)
   write_ssl(ts, conn.uid, id.orig_h, id.orig_p, id.resp_h, id.resp_p,
     version, cipher, curve, ch and ch.sni, resumed, alert and names.alert(alert), next_protocol,
     (c.encrypted and s.encrypted) or false, merged_history(c, s),
