@@ -259,6 +259,11 @@ local function letter(sd, dir, ts, l)
   if #h < MAX_HISTORY then h[#h + 1] = { ts, dir, #h + 1, dir == CLIENT and l:upper() or l } end
 end
 
+-- TLS 1.3, its drafts (0x7fNN), Google's experiments (0x7eNN) and Facebook's drafts (0xfbNN).
+local function tls13_family(v)
+  return v == 0x0304 or (v >= 0x7e00 and v <= 0x7fff) or (v >> 8) == 0xfb
+end
+
 -- One complete handshake message of side dir.
 local function handshake(st, sd, dir, mtype, body, ts)
   local l = LETTERS[mtype] or "z"
@@ -267,6 +272,7 @@ local function handshake(st, sd, dir, mtype, body, ts)
       local ok, ch = pcall(client_hello, body)
       if not ok then sd.tags = add_tag(sd.tags, "bad_hello") end
       if ok and not st.ch then st.ch = ch end
+      if ok and ch.psk then st.client_psk = true end  -- a second hello (after an HRR) may offer one
     elseif mtype == 11 then
       local ok, certs = pcall(certificates, body, false)
       if ok then st.client_certs = st.client_certs or certs else sd.tags = add_tag(sd.tags, "bad_certificate") end
@@ -281,6 +287,8 @@ local function handshake(st, sd, dir, mtype, body, ts)
       else
         if sh.hrr then l = "j" end
         if not st.sh or st.sh.hrr then st.sh = sh end  -- the real ServerHello over an HRR
+        -- after a TLS 1.3 ServerHello (not a retry request) the server writes only ciphertext
+        sd.tls13 = not sh.hrr and tls13_family(sh.selected or sh.version)
       end
     elseif mtype == 11 then
       local tls13 = st.sh and (st.sh.selected or st.sh.version) == 0x0304
@@ -349,7 +357,16 @@ local function read_records(r, st, sd, dir)
       return
     end
     sd.first_ts = sd.first_ts or ts
-    if ctype == 23 or sd.ccs then
+    local encrypted = ctype == 23 or (sd.tls13 and ctype ~= 20)
+    if sd.ccs and not encrypted then
+      -- after a CCS, records are ciphertext (TLS 1.2 and older) unless this is TLS 1.3's
+      -- compatibility CCS before a second ClientHello or the ServerHello after a retry request:
+      -- a plaintext hello whose length fills the record (a ciphertext almost never looks so)
+      local h = r:peek(9)
+      local m = #h == 9 and byte(h, 6)
+      encrypted = not (ctype == 22 and (m == 1 or m == 2) and unpack(">I3", h, 7) == len - 4)
+    end
+    if encrypted then
       sd.encrypted = true                              -- application data, or after its CCS
       return
     end
@@ -419,12 +436,11 @@ local function log(conn, st)
     ja3s = md5(sh.ja3s)
     if ch then
       -- TLS 1.3 and its drafts and experiments echo the client's session id without resuming
-      local tls13 = v == 0x0304 or (v >= 0x7e00 and v <= 0x7fff) or (v >> 8) == 0xfb
-      if not tls13 and #ch.session_id > 0 and ch.session_id ~= string.rep("\0", 32) and
+      if not tls13_family(v) and #ch.session_id > 0 and ch.session_id ~= string.rep("\0", 32) and
          sh.session_id == ch.session_id then
         resumed = true
       end
-      if ch.psk and sh.psk then resumed = true end
+      if st.client_psk and sh.psk then resumed = true end
     end
   end
   if s.curve then curve = names.group(s.curve) end

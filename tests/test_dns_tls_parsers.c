@@ -511,6 +511,74 @@ static void test_tls_resumption_and_alert(void **state)
     free(out);
 }
 
+/* A TLS 1.3 ServerHello (legacy version 1.2, supported_versions 1.3, key_share group); with
+ * hrr the HelloRetryRequest form (its fixed random, the group alone). */
+static void tls13_server_hello(bytes *hs, bool hrr, unsigned group)
+{
+    static const uint8_t hrr_random[32] = {
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+        0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c };
+    bytes body = { .n = 0 }, e = { .n = 0 }, exts = { .n = 0 };
+    put16(&body, 0x0303);
+    if (hrr)
+        putmem(&body, hrr_random, 32);
+    else
+        putfill(&body, 0x5e, 32);
+    put8(&body, 32);
+    putfill(&body, 0x22, 32);                       /* the client's legacy session id, echoed */
+    put16(&body, 0x1302);
+    put8(&body, 0);
+    e.n = 0; put16(&e, 0x0304); put_ext(&exts, 0x002b, &e);
+    e.n = 0; put16(&e, group);
+    if (!hrr) { put16(&e, 32); putfill(&e, 0x6b, 32); }
+    put_ext(&exts, 0x0033, &e);
+    put_vec(&body, 2, &exts);
+    put_hs(hs, 2, &body);
+}
+
+/* TLS 1.3 with a HelloRetryRequest and the compatibility ChangeCipherSpecs (RFC 8446 D.4): the
+ * hellos after a CCS are still in the clear, what follows the real ServerHello is ciphertext. The
+ * session id is echoed, as TLS 1.3 always does: not a resumption. */
+static void test_tls13_retry_request_and_compat_ccs(void **state)
+{
+    (void)state;
+    scenario sc;
+    memset(&sc, 0, sizeof sc);
+    sc.protocol = "tls";
+    sc.port = 443;
+    bytes hs = { .n = 0 }, b = { .n = 0 };
+    client_hello(&hs);
+    int i = add_step(&sc, C);
+    put_record(&sc.data[i], 22, 0x0301, &hs, 0, hs.n);
+    i = add_step(&sc, S);
+    bytes srv = { .n = 0 };
+    tls13_server_hello(&srv, true, 0x0017);
+    put_record(&sc.data[i], 22, 0x0303, &srv, 0, srv.n);
+    b.n = 0; put8(&b, 1);
+    put_record(&sc.data[i], 20, 0x0303, &b, 0, 1);
+    i = add_step(&sc, C);
+    put_record(&sc.data[i], 20, 0x0303, &b, 0, 1);
+    put_record(&sc.data[i], 22, 0x0303, &hs, 0, hs.n);   /* the second ClientHello */
+    i = add_step(&sc, S);
+    srv.n = 0;
+    tls13_server_hello(&srv, false, 0x0017);
+    put_record(&sc.data[i], 22, 0x0303, &srv, 0, srv.n);
+    bytes enc = { .n = 0 };
+    putfill(&enc, 0x01, 60);                         /* EncryptedExtensions ... Finished */
+    put_record(&sc.data[i], 23, 0x0303, &enc, 0, enc.n);
+    i = add_step(&sc, C);
+    put_record(&sc.data[i], 23, 0x0303, &enc, 0, 40);
+    char *out = run_all(&sc);
+    assert_int_equal(count_lines(out), 1);
+    const char *const want[] = {
+        "\"version\":\"TLSv13\"", "\"cipher\":\"TLS_AES_256_GCM_SHA384\"", "\"curve\":\"secp256r1\"",
+        "\"resumed\":false", "\"established\":true", "\"ssl_history\":\"CjiICs\"",
+        "\"ja3\":\"d20b13b1a02437764162584ed36f53b3\"", NULL,
+    };
+    expect_fields(out, want);
+    free(out);
+}
+
 /* Hostile bytes: a record header that is not TLS, a hello whose lengths run past its end, a
  * handshake message longer than its records. Tagged, never a script error (run_all checks). */
 static void test_tls_malformed_input_is_tagged(void **state)
@@ -753,6 +821,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tls12_handshake_fields_under_every_segmentation),
         cmocka_unit_test(test_tls_resumption_and_alert),
+        cmocka_unit_test(test_tls13_retry_request_and_compat_ccs),
         cmocka_unit_test(test_tls_malformed_input_is_tagged),
         cmocka_unit_test(test_dns_over_tcp_pairs_and_tags_under_every_segmentation),
         cmocka_unit_test(test_dns_udp_answers_and_malformed_datagrams),

@@ -541,7 +541,9 @@ def compare_tls(rel, reading, recs, tally, cipher_names, have_openssl):
                             where)
             if sh.get("alpn") is not None:
                 tally.field("tls.next_protocol", r.get("next_protocol"), sh["alpn"], where)
-            if sh.get("ja3s"):
+            # tshark stops at the compatibility CCS after a HelloRetryRequest and never reads the
+            # real ServerHello; its JA3S is then the retry request's, not comparable
+            if sh.get("ja3s") and sh.get("random") != HRR:
                 tally.field("tls.ja3s", r.get("ja3s"), sh["ja3s"], where)
         curve = c.get("curve") if c.get("curve") is not None else (sh or {}).get("group")
         if curve is not None:
