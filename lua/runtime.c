@@ -4,6 +4,7 @@
  * calls into this file. */
 #include "lua/budget.h"
 #include "lua/bytes.h"
+#include "lua/digest.h"
 #include "lua/emit.h"
 #include "lua/proto.h"
 #include "lua/reader.h"
@@ -402,6 +403,7 @@ static int init_state(lua_State *L)
     ms_lua_reader_open(L, rt);
     ms_lua_emit_open(L, rt);
     ms_lua_text_open(L);
+    ms_lua_digest_open(L);
     return 0;
 }
 

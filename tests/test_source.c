@@ -1,5 +1,5 @@
 /* test_source.c — capture sources: nanosecond timestamps from pcap and pcapng, truncated files
- * yield every frame before the cut, non-captures are told apart from missing files, and a BPF
+ * yield every frame before the cut, pcap seconds past 2038 stay unsigned, non-captures are told apart from missing files, and a BPF
  * filter keeps the file's frame numbers. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -112,6 +112,43 @@ static void test_nanosecond_pcap_keeps_nanoseconds(void **state)
         assert_int_equal(ms_source_next(s, &f, &err), 1);
     assert_int_equal(f.ts_ns, 1002ULL * 1000000000ULL + 14ULL);
     assert_int_equal(ms_source_next(s, &f, &err), 0);
+    ms_source_close(s);
+}
+
+/* pcap seconds are unsigned 32-bit: times between 2038 and 2106 (as in tcpdump's time_2106.pcap)
+ * must not come back negative. The header is written by hand (pcap_dump takes a signed time_t
+ * on some systems). */
+static void test_pcap_seconds_past_2038_stay_unsigned(void **state)
+{
+    (void)state;
+    char path[256];
+    path_in_tmp(path, sizeof path, "y2106.pcap");
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    static const uint8_t header[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                        0xff, 0xff, 0, 0, 1, 0, 0, 0 };
+    fwrite(header, 1, sizeof header, fp);
+    uint8_t frame[64];
+    size_t len = make_udp_frame(frame, 53);
+    const uint32_t secs[2] = { 4291747200u, 2147483648u };   /* 2106-01-01, 2038-01-19 03:14:08 */
+    for (int i = 0; i < 2; i++) {
+        uint8_t rec[16] = { 0 };
+        for (int k = 0; k < 4; k++)
+            rec[k] = (uint8_t)(secs[i] >> (8 * k));
+        rec[4] = 5;                                             /* 5 microseconds */
+        rec[8] = rec[12] = (uint8_t)len;
+        fwrite(rec, 1, sizeof rec, fp);
+        fwrite(frame, 1, len, fp);
+    }
+    fclose(fp);
+    ms_err err;
+    ms_source *s = ms_source_open_file(path, NULL, &err, NULL);
+    assert_non_null(s);
+    ms_frame f;
+    assert_int_equal(ms_source_next(s, &f, &err), 1);
+    assert_int_equal(f.ts_ns, 4291747200ULL * 1000000000ULL + 5000ULL);
+    assert_int_equal(ms_source_next(s, &f, &err), 1);
+    assert_int_equal(f.ts_ns, 2147483648ULL * 1000000000ULL + 5000ULL);
     ms_source_close(s);
 }
 
@@ -243,6 +280,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_microsecond_pcap_timestamps_become_nanoseconds),
         cmocka_unit_test(test_nanosecond_pcap_keeps_nanoseconds),
+        cmocka_unit_test(test_pcap_seconds_past_2038_stay_unsigned),
         cmocka_unit_test(test_pcapng_with_nanosecond_resolution_is_read),
         cmocka_unit_test(test_truncated_file_yields_frames_before_the_cut_then_names_the_frame),
         cmocka_unit_test(test_not_a_capture_is_a_format_error_and_missing_file_an_io_error),

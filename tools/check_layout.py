@@ -36,9 +36,10 @@ LUA_FILES = {
     "inflate": set(),
     "proto": {"state", "ms_lua"},
     "text": set(),
+    "digest": set(),
     "conn": {"state", "ms_lua", "budget", "bytes", "reader", "proto"},
     "parser_ops": {"ms_lua"},
-    "runtime": {"state", "ms_lua", "budget", "bytes", "emit", "reader", "proto", "text", "conn",
+    "runtime": {"state", "ms_lua", "budget", "bytes", "digest", "emit", "reader", "proto", "text", "conn",
                 "embedded_lua"},
 }
 

@@ -162,7 +162,11 @@ int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err)
             frame->data = data;
             frame->caplen = hdr->caplen;
             frame->wirelen = hdr->len;
-            frame->ts_ns = (uint64_t)hdr->ts.tv_sec * 1000000000ULL + (uint64_t)hdr->ts.tv_usec * src->ts_mult;
+            /* pcap stores unsigned 32-bit seconds and libpcap hands them over sign-extended:
+             * a time past 2038 comes back negative (pcapng's 64-bit times do not) */
+            int64_t sec = (int64_t)hdr->ts.tv_sec;
+            uint64_t secs = sec < 0 ? (uint64_t)(uint32_t)sec : (uint64_t)sec;
+            frame->ts_ns = secs * 1000000000ULL + (uint64_t)hdr->ts.tv_usec * src->ts_mult;
             frame->linktype = src->linktype;
             frame->ifindex = 0;
             frame->number = src->frames;

@@ -22,26 +22,14 @@ static const char http_usage[] =
     "the first bytes start a request (a known method) or a status line. Keep-alive, pipelining,\n"
     "chunked bodies, 100-continue, HEAD/204/304, obsolete folding and bare LF are handled.\n"
     "\n"
-    "Output:\n"
-    "  --json          JSON lines (Zeek's JSON log types: ts as epoch seconds, unset fields left out)\n"
-    "  --tsv           Zeek-style TSV with a #fields header (the default when stdout is not a tty)\n"
-    "  --table         aligned columns (the default on a terminal)\n"
-    "  -w DIR          write DIR/http.log (TSV, or JSON lines with --json) instead of stdout\n"
-    "Input: CAPTURE files (pcap or pcapng, several allowed, '-' for stdin), -r FILE, -i IFACE,\n"
-    "  -f EXPR (BPF filter, files and live alike), -c N (stop after N packets), --snaplen N,\n"
-    "  --no-promisc, -Z USER / --no-drop-privileges (see 'moonshark --help').\n"
-    "Parsers: -s FILE.lua (more parsers, repeatable; $MOONSHARK_PATH dirs too), --lua-mem MB,\n"
-    "  --unsafe-lua. Limits: --gap-timeout S (30), --idle-timeout S (300), --max-conns N,\n"
-    "  --max-pages N. Reporting: --stats (decode errors, gaps, drops, script errors on stderr),\n"
-    "  --progress / --no-progress, -q, -h.\n"
+    MS_LOG_COMMAND_OPTIONS("http")
     "\n"
     "Examples:\n"
     "  moonshark http capture.pcap\n"
     "  moonshark http --json -f 'tcp port 8080' a.pcap b.pcapng | jq -r .uri\n"
     "  moonshark http -w logs/ capture.pcap\n"
     "\n"
-    "Exit status: 0 success, 1 an input failed (truncated or unreadable), 2 usage error or not a\n"
-    "capture.\n";
+    MS_LOG_COMMAND_EXIT;
 
 int ms_cmd_http(int argc, char **argv)
 {

@@ -1,6 +1,7 @@
 /* cmd_script.c — `moonshark -s FILE.lua [-s FILE2.lua] [OPTIONS] CAPTURE...`: runs user parsers over
  * captures (records to stdout: table on a terminal, TSV when piped, --json, -w DIR for DIR/LOG.log).
- * Holds the runner `moonshark http` shares: runtime + dispatcher + the CLI read loop. */
+ * Holds the runner the bundled-log commands share (http, dns, tls, all): runtime + dispatcher +
+ * the CLI read loop. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,7 +47,8 @@ static void on_tick(void *ud, uint64_t now_ns)
     ms_dispatch_tick(r->d, now_ns);
 }
 
-int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage)
+int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, bool need_out_dir,
+                            const char *usage)
 {
     ms_xopt stream[MS_STREAM_NXOPTS]; /* --stream CLIENT.bin SERVER.bin: byte files, not captures */
     ms_stream_xopts(stream);
@@ -54,13 +56,17 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
     if (argc < 0)
         return 2;
     ms_cli_opts opts;
-    opts.command = builtin ? builtin : "script";
     int rc = ms_cli_parse(argc, argv, &opts, usage);
     if (rc == 1)
         return 0;
     if (rc)
         return 2;
-    if (!builtin && opts.nscripts == 0) {
+    if (need_out_dir && !opts.out_dir) {
+        ms_cli_error("%s writes several logs: give -w DIR (each log goes to DIR/NAME.log)",
+                     opts.command ? opts.command : "all");
+        return 2;
+    }
+    if (!builtins && opts.nscripts == 0) {
         ms_cli_error("no parser given: use -s FILE.lua (see 'moonshark -s --help')");
         return 2;
     }
@@ -85,8 +91,8 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
         return 1;
     }
     rc = 0;
-    if (builtin)
-        rc = ms_lua_load_builtin(rt, builtin, &err);
+    for (int i = 0; builtins && builtins[i] && rc == 0; i++)
+        rc = ms_lua_load_builtin(rt, builtins[i], &err);
     if (rc == 0)
         rc = ms_lua_load_path(rt, getenv("MOONSHARK_PATH"), &err);
     for (int i = 0; rc == 0 && i < opts.nscripts; i++)
@@ -155,6 +161,12 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
         rc = MS_EIO;
     }
     return ms_cli_exit_code(rc);
+}
+
+int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage)
+{
+    const char *const one[] = { builtin, NULL };
+    return ms_cmd_lua_run_builtins(argc, argv, builtin ? one : NULL, false, usage);
 }
 
 int ms_cmd_script(int argc, char **argv)

@@ -19,6 +19,9 @@ int ms_cmd_stats(int argc, char **argv);
 int ms_cmd_streams(int argc, char **argv);
 int ms_cmd_conn(int argc, char **argv);
 int ms_cmd_http(int argc, char **argv);
+int ms_cmd_dns(int argc, char **argv);
+int ms_cmd_tls(int argc, char **argv);
+int ms_cmd_all(int argc, char **argv);   /* every bundled log in one pass (-w DIR) */
 int ms_cmd_script(int argc, char **argv); /* moonshark -s FILE.lua ... */
 int ms_cmd_check(int argc, char **argv);  /* moonshark check -s FILE.lua CAPTURE... */
 int ms_cmd_test(int argc, char **argv);   /* moonshark test FILE.lua CASES... */
@@ -27,6 +30,30 @@ int ms_cmd_test(int argc, char **argv);   /* moonshark test FILE.lua CASES... */
  * parses options, loads `builtin` (protocols/NAME.lua, or NULL), MOONSHARK_PATH and every -s
  * script, reads the captures through the dispatcher. Returns the process exit status. */
 int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage);
+
+/* The same with several bundled protocols (a NULL-terminated list, or NULL for none), all fed from
+ * one reassembly; need_out_dir makes -w DIR required (several logs cannot share stdout). */
+int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, bool need_out_dir,
+                            const char *usage);
+
+/* The options and exit-status parts of the manual of a command that writes a bundled log
+ * (cmd_http.c, cmd_dns.c, cmd_tls.c); LOG is the log's name (its file is DIR/LOG.log). */
+#define MS_LOG_COMMAND_OPTIONS(LOG)                                                                  \
+    "Output:\n"                                                                                      \
+    "  --json          JSON lines (Zeek's JSON log types: ts as epoch seconds, unset fields left out)\n" \
+    "  --tsv           Zeek-style TSV with a #fields header (the default when stdout is not a tty)\n" \
+    "  --table         aligned columns (the default on a terminal)\n"                               \
+    "  -w DIR          write DIR/" LOG ".log (TSV, or JSON lines with --json) instead of stdout\n"   \
+    "Input: CAPTURE files (pcap or pcapng, several allowed, '-' for stdin), -r FILE, -i IFACE,\n"    \
+    "  -f EXPR (BPF filter, files and live alike), -c N (stop after N packets), --snaplen N,\n"     \
+    "  --no-promisc, -Z USER / --no-drop-privileges (see 'moonshark --help').\n"                    \
+    "Parsers: -s FILE.lua (more parsers, repeatable; $MOONSHARK_PATH dirs too), --lua-mem MB,\n"     \
+    "  --unsafe-lua. Limits: --gap-timeout S (30), --idle-timeout S (300), --max-conns N,\n"         \
+    "  --max-pages N. Reporting: --stats (decode errors, gaps, drops, script errors on stderr),\n"   \
+    "  --progress / --no-progress, -q, -h.\n"
+#define MS_LOG_COMMAND_EXIT                                                                          \
+    "Exit status: 0 success, 1 an input failed (truncated or unreadable), 2 usage error or not a\n"  \
+    "capture.\n"
 
 /* cmd_check.c: reads the captures of opts through the dispatcher into parser (any
  * implementation: the recorder, a runtime); returns 0 or the read loop's error code. */

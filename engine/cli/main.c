@@ -18,6 +18,9 @@ static const char main_usage[] =
     "\n"
     "Commands:\n"
     "  http      HTTP request log: one record per request, with its response (Zeek http.log fields)\n"
+    "  dns       DNS log: one record per query, paired with its reply (Zeek dns.log fields)\n"
+    "  tls       TLS log: one record per connection's handshake, JA3/JA4 (Zeek ssl.log fields)\n"
+    "  all       every bundled log (http, dns, tls) in one pass: -w DIR\n"
     "  layers    the protocol stack of every frame, FRAME<TAB>eth:ethertype:ip:tcp\n"
     "  stats     counts of frames, bytes, layers, decode errors and fragments\n"
     "  streams   each TCP direction's reassembled bytes to its own file (-o DIR), like tcpflow\n"
@@ -100,6 +103,9 @@ typedef struct command {
 
 static const command commands[] = {
     { "http", ms_cmd_http },
+    { "dns", ms_cmd_dns },
+    { "tls", ms_cmd_tls },
+    { "all", ms_cmd_all },
     { "layers", ms_cmd_layers },
     { "stats", ms_cmd_stats },
     { "streams", ms_cmd_streams },
@@ -128,7 +134,7 @@ int main(int argc, char **argv)
             return commands[i].run(argc - 1, argv + 1);
     if (word[0] == '-') /* options first: a user script run (moonshark -s X.lua FILE) */
         return ms_cmd_script(argc, argv);
-    ms_cli_error("unknown command '%s' (commands: http, layers, stats, streams, conn, check, test; see 'moonshark --help')",
+    ms_cli_error("unknown command '%s' (commands: http, dns, tls, all, layers, stats, streams, conn, check, test; see 'moonshark --help')",
                  word);
     return 2;
 }

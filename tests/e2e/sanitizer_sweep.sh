@@ -1,8 +1,9 @@
 #!/bin/sh
 # sanitizer_sweep.sh — hostile captures through the ASan+UBSan build: every capture under
-# zeek/http, zeek/tcp and zeek/tunnels, suricata-verify's http*, tcp*, stream*, defrag* and ipv6*
-# captures, and tcpdump's crash reproducers (*oobr*, *heapoverflow*, *infinite-loop*), through
-# `layers`, `stats`, `conn --json`, `streams -o DIR`, `http --json` and the samples/*.lua parsers.
+# zeek/http, zeek/tcp, zeek/tunnels, zeek/dns and zeek/tls, suricata-verify's http*, tcp*, stream*,
+# defrag*, ipv6*, dns* and tls* captures, and tcpdump's crash reproducers (*oobr*, *heapoverflow*,
+# *infinite-loop*) and dns* captures, through `layers`, `stats`, `conn --json`, `streams -o DIR`,
+# `http --json`, `all -w DIR --json` (the DNS and TLS parsers too) and the samples/*.lua parsers.
 # A (capture, command) pair fails on any sanitizer report (ASan, LSan leak, UBSan), a signal,
 # a time-out, or an exit status other than 0, 1 (truncated/unreadable) and 2 (not a capture).
 # Captures run in batches (one process per batch and command); a batch that fails is rerun one
@@ -43,12 +44,13 @@ export ASAN_OPTIONS UBSAN_OPTIONS
 if command -v timeout > /dev/null 2>&1; then to="timeout -k 5"; else to=""; fi
 
 {
-    find "$PCAPS/zeek/http" "$PCAPS/zeek/tcp" "$PCAPS/zeek/tunnels" -type f \
+    find "$PCAPS/zeek/http" "$PCAPS/zeek/tcp" "$PCAPS/zeek/tunnels" "$PCAPS/zeek/dns" "$PCAPS/zeek/tls" -type f \
         \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' -o -name '*.trace' \)
     find "$PCAPS/suricata-verify" -type f \( -name 'http*' -o -name 'tcp*' -o -name 'stream*' \
-        -o -name 'defrag*' -o -name 'ipv6*' \) \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \)
+        -o -name 'defrag*' -o -name 'ipv6*' -o -name 'dns*' -o -name 'tls*' \) \
+        \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \)
     find "$PCAPS/tcpdump" -type f \( -name '*oobr*' -o -name '*heapoverflow*' \
-        -o -name '*infinite-loop*' -o -name '*infinite_loop*' \) \
+        -o -name '*infinite-loop*' -o -name '*infinite_loop*' -o -name 'dns*' \) \
         \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \)
 } 2> /dev/null | sort -u > "$tmp/all"
 count=$(wc -l < "$tmp/all" | tr -d ' ')
@@ -74,11 +76,12 @@ for b in "$tmp"/batch.*; do
     n=$(wc -l < "$b" | tr -d ' ')
     set --
     while IFS= read -r f; do set -- "$@" "$f"; done < "$b"
-    for cmd in layers stats conn streams http scripts; do
+    for cmd in layers stats conn streams http all scripts; do
         case $cmd in
             layers) args="layers";; stats) args="stats";; conn) args="conn --json";;
             streams) rm -rf "$tmp/o"; mkdir -p "$tmp/o"; args="streams -o $tmp/o";;
             http) args="http --json";;
+            all) rm -rf "$tmp/w"; args="all -w $tmp/w --json";;
             scripts) args=""; for l in "$tmp"/lua/*.lua; do [ -f "$l" ] && args="$args -s $l"; done;;
         esac
         # shellcheck disable=SC2086

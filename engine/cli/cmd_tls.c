@@ -1,0 +1,60 @@
+/* cmd_tls.c — `moonshark tls CAPTURE...`: the TLS log (protocols/tls.lua, bundled in the binary;
+ * Zeek's ssl.log fields, so the log is named ssl) through the same runner as `moonshark -s`. */
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+static const char tls_usage[] =
+    "usage: moonshark tls [OPTIONS] CAPTURE...\n"
+    "       moonshark tls -i IFACE [-f FILTER] [OPTIONS]\n"
+    "\n"
+    "One record per TLS connection (protocols/tls.lua): the handshake as both sides sent it in\n"
+    "the clear, read from the reassembled TCP streams, so records split over many segments and\n"
+    "handshake messages split over many records are read whole. TLS is found on TCP ports 443,\n"
+    "465, 563, 585, 614, 636, 853, 989, 990, 992, 993, 995, 5223 and 8443, and on any other port\n"
+    "when the first bytes are a handshake record holding a ClientHello or ServerHello. A record\n"
+    "is written when both sides are past their handshake (their first encrypted record, or\n"
+    "their end), or when the connection ends. The log is named ssl (-w DIR writes DIR/ssl.log)\n"
+    "and its fields are Zeek's ssl.log names:\n"
+    "  ts uid id.orig_h id.orig_p id.resp_h id.resp_p version cipher curve server_name resumed\n"
+    "  last_alert next_protocol established ssl_history cert_chain_fps client_cert_chain_fps\n"
+    "  subject issuer client_subject client_issuer ja3 ja3s ja4 tags\n"
+    "  ts             time of the first TLS record of either side\n"
+    "  version        the version the server chose (its supported_versions, else its hello):\n"
+    "                 SSLv3 TLSv10 TLSv11 TLSv12 TLSv13 TLSv13-draftNN unknown-N\n"
+    "  cipher         the server's suite by its IANA name (TLS_AES_128_GCM_SHA256, ...)\n"
+    "  curve          the key exchange group: ServerKeyExchange (TLS 1.2) or key_share (1.3)\n"
+    "  server_name    the ClientHello's SNI host name; next_protocol the server's ALPN choice\n"
+    "  resumed        the server echoed the client's session id (TLS 1.2 and older), accepted\n"
+    "                 its pre-shared key (1.3), or a ticket client skipped its key exchange\n"
+    "  last_alert     the last alert seen in the clear (by capture time), e.g. unknown_ca\n"
+    "  established    both sides sent an encrypted record (after their ChangeCipherSpec, or\n"
+    "                 TLS 1.3 application data): the handshake went through\n"
+    "  ssl_history    Zeek's letters for each message in capture-time order, client upper\n"
+    "                 case: C/s hellos, x certificate, k key exchange, n hello done, g client key\n"
+    "                 exchange, t ticket, i ChangeCipherSpec, l alert, j retry request, ...\n"
+    "  cert_chain_fps SHA-256 of each certificate the server sent (TLS 1.2 and older, where they\n"
+    "                 are in the clear); client_cert_chain_fps those of the client\n"
+    "  subject issuer the server's first certificate's names as RFC 2253 strings, written as\n"
+    "                 OpenSSL writes them; client_subject client_issuer for the client's\n"
+    "  ja3 ja3s       MD5 fingerprints of the ClientHello and ServerHello (GREASE left out)\n"
+    "  ja4            FoxIO's JA4 client fingerprint, e.g. t13d1516h2_8daaf6152771_e5627efa2ab1\n"
+    "  tags           moonshark's own column: not_tls (the first bytes are no TLS record),\n"
+    "                 bad_record, bad_hello, bad_certificate, truncated (the stream ended\n"
+    "                 inside a record), gap (bytes lost), handshake_limit (a message over 1 MiB,\n"
+    "                 passed over)\n"
+    "TLS that starts after another protocol (STARTTLS, HTTP CONNECT, SOCKS) is not followed.\n"
+    "Field details, what differs from Zeek and the figures against tshark: docs/dns-tls.md.\n"
+    "\n"
+    MS_LOG_COMMAND_OPTIONS("ssl")
+    "\n"
+    "Examples:\n"
+    "  moonshark tls capture.pcap\n"
+    "  moonshark tls --json capture.pcapng | jq -r '[.server_name, .ja4] | @tsv'\n"
+    "  moonshark tls -f 'tcp port 443' -w logs/ a.pcap b.pcap\n"
+    "\n"
+    MS_LOG_COMMAND_EXIT;
+
+int ms_cmd_tls(int argc, char **argv)
+{
+    return ms_cmd_lua_run(argc, argv, "tls", tls_usage);
+}
