@@ -16,6 +16,8 @@ fi
 if ! command -v python3 >/dev/null 2>&1; then
     echo "http_libhtp: SKIP: python3 not found"; exit 0
 fi
+# uids are drawn per run: one seed lets `moonshark http` and `moonshark streams` join on them
+MOONSHARK_SEED=${MOONSHARK_SEED:-1}; export MOONSHARK_SEED
 details=${HTTP_LIBHTP_DETAILS:-${TMPDIR:-/tmp}/http_libhtp_details.txt}
 python3 "$top/tests/e2e/http_libhtp.py" "$MOONSHARK" "$HTP" "$PCAPS" --jobs 2 --details "$details"
 rc=$?
