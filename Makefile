@@ -5,8 +5,8 @@
 #   make run        HTTP request log of the bundled sample capture
 
 CC      ?= cc
-PKGS    := libpcap lua5.4
-DEPS_PKGS := libpcap-dev liblua5.4-dev libcmocka-dev pkg-config
+PKGS    := libpcap lua5.4 libmagic zlib
+DEPS_PKGS := libpcap-dev liblua5.4-dev libcmocka-dev pkg-config libmagic-dev zlib1g-dev
 
 ifeq ($(SAN),1)
 BUILD   ?= build-san

@@ -58,6 +58,14 @@ static int open_log(lua_State *L, ms_lua *rt, const char *name, int names_idx, c
         ms_output_close(out);
         return luaL_error(L, "moonshark.log %s: a field name appears twice", name);
     }
+    /* what the command line asks of every log: live flushing, -Y, -e */
+    ms_output_set_live(out, rt->opts.live);
+    if ((rt->opts.filter || rt->opts.nselect) &&
+        ms_output_set_view(out, rt->opts.filter, rt->opts.select, rt->opts.nselect, &err) != 0) {
+        ms_output_close(out);
+        lua_pushstring(L, err.msg); /* the command line's error: no script position before it */
+        return lua_error(L);
+    }
     ms_lua_log *log = &rt->logs[rt->nlogs];
     snprintf(log->name, sizeof log->name, "%s", name);
     log->out = out;
@@ -399,7 +407,11 @@ int ms_lua_close_logs(ms_lua *rt)
 {
     int rc = 0;
     for (int i = 0; i < rt->nlogs; i++) {
-        if (rt->logs[i].out && ms_output_close(rt->logs[i].out) != 0)
+        if (!rt->logs[i].out)
+            continue;
+        rt->logs[i].records = ms_output_records(rt->logs[i].out);
+        rt->logs[i].filtered = ms_output_filtered(rt->logs[i].out);
+        if (ms_output_close(rt->logs[i].out) != 0)
             rc = MS_EIO;
         rt->logs[i].out = NULL;
     }

@@ -40,6 +40,10 @@ typedef struct ms_lua_opts {
     const char *out_dir;    /* when set, each log goes to DIR/LOG.log (or .json) instead of out */
     FILE *errlog;           /* where script errors are reported (default stderr; NULL after default = quiet) */
     bool quiet_errors;      /* count script errors but do not print them */
+    bool live;              /* every record reaches its sink at once (live capture, -l) */
+    const char *filter;     /* -Y EXPR: only records it accepts are written, in every log */
+    const char *const *select; /* -e FIELD...: the columns every log writes (nselect of them) */
+    int nselect;
 } ms_lua_opts;
 
 /* Counters for --stats and tests. Once every connection is closed,

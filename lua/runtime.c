@@ -504,4 +504,12 @@ void ms_lua_print_stats(ms_lua *rt, FILE *fp)
     fprintf(fp, "lua.mem_peak %llu\n", (unsigned long long)s->mem_peak);
     fprintf(fp, "lua.mem_limit_hits %llu\n", (unsigned long long)s->mem_limit_hits);
     fprintf(fp, "lua.budget_hits %llu\n", (unsigned long long)s->budget_hits);
+    for (int i = 0; i < rt->nlogs; i++) { /* records per log (counted at close), and -Y's share */
+        const ms_lua_log *log = &rt->logs[i];
+        uint64_t records = log->out ? ms_output_records(log->out) : log->records;
+        uint64_t filtered = log->out ? ms_output_filtered(log->out) : log->filtered;
+        fprintf(fp, "log.%s.records %llu\n", log->name, (unsigned long long)(records - filtered));
+        if (rt->opts.filter)
+            fprintf(fp, "log.%s.filtered_out %llu\n", log->name, (unsigned long long)filtered);
+    }
 }

@@ -27,6 +27,7 @@ typedef struct ms_lua_log {
     ms_output *out;   /* owned; NULL after ms_lua_close_logs */
     int nfields;
     int names_ref;    /* registry ref of an array of field-name strings (column order) */
+    uint64_t records, filtered; /* at close: records ended, and dropped by the -Y filter */
 } ms_lua_log;
 
 /* Reader requests a coroutine waits on. */

@@ -4,6 +4,8 @@
  * applied here with pcap_offline_filter, so frame numbers stay those of the file. */
 #include "capture/source.h"
 
+#include "capture/gzip.h"
+
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 struct ms_source {
     pcap_t *pcap;
     FILE *fp;                  /* the file under pcap (owned by pcap after pcap_fopen) */
+    FILE *raw;                 /* gzip'd input: the compressed file under fp (for progress), else NULL */
     char name[256];            /* file name or interface, for messages */
     bool live;
     bool has_filter;           /* offline filter compiled into prog */
@@ -32,6 +35,19 @@ struct ms_source {
 static void source_set_name(ms_source *s, const char *name)
 {
     snprintf(s->name, sizeof s->name, "%s", name);
+}
+
+/* Why libpcap refused a file, when its first bytes say it is compressed (NULL otherwise). */
+static const char *file_hint(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return NULL;
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f)
+        fclose(f);
+    return ms_gzip_compression_hint(head, n);
 }
 
 static int compile_filter(ms_source *s, const char *filter, ms_err *err)
@@ -76,9 +92,27 @@ ms_source *ms_source_open_file(const char *path, const ms_source_opts *opts, ms_
     s->iobuf = malloc(MS_SOURCE_IOBUF);
     if (s->iobuf)
         setvbuf(s->fp, s->iobuf, _IOFBF, MS_SOURCE_IOBUF);
+    if (ms_gzip_next_is_gzip(s->fp)) { /* a .pcap.gz (or gzip on stdin): read through zlib */
+        FILE *gz = ms_gzip_open(s->fp, s->name, err);
+        if (!gz) {
+            *code = MS_EFORMAT;
+            if (s->fp != stdin)
+                fclose(s->fp);
+            free(s->iobuf);
+            free(s);
+            return NULL;
+        }
+        s->raw = s->fp;
+        s->fp = gz;
+    }
     s->pcap = pcap_fopen_offline_with_tstamp_precision(s->fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!s->pcap) {
-        *code = ms_fail(err, MS_EFORMAT, "%s: not a pcap or pcapng capture (%s)", s->name, errbuf);
+        const char *hint = s->raw ? NULL : file_hint(path);
+        if (hint)
+            *code = ms_fail(err, MS_EFORMAT, "%s: not a pcap or pcapng capture: %s", s->name, hint);
+        else
+            *code = ms_fail(err, MS_EFORMAT, "%s: not a pcap or pcapng capture (%s%s)", s->name,
+                            s->raw ? "gzip'd, and inside it: " : "", errbuf);
         if (s->fp != stdin)
             fclose(s->fp);
         free(s->iobuf);
@@ -168,8 +202,11 @@ int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err)
             frame->number = src->frames;
             return 1;
         }
-        if (rc == 0)
-            continue; /* live read timeout: look at stop and wait again */
+        if (rc == 0) {
+            if (src->live)
+                return MS_SOURCE_IDLE; /* read timeout: the caller looks at the clock and signals */
+            continue;
+        }
         if (rc == PCAP_ERROR_BREAK)
             return 0;
         if (src->live)
@@ -194,7 +231,7 @@ uint64_t ms_source_offset(const ms_source *src)
 {
     if (src->live || !src->size)
         return 0;
-    FILE *fp = pcap_file(src->pcap);
+    FILE *fp = src->raw ? src->raw : pcap_file(src->pcap);
     long off = fp ? ftell(fp) : -1;
     return off < 0 ? 0 : (uint64_t)off;
 }

@@ -65,6 +65,10 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
     lopts.format = opts.format;
     lopts.out = stdout;
     lopts.out_dir = opts.out_dir;
+    lopts.live = opts.line_buffered;
+    lopts.filter = opts.display_filter;
+    lopts.select = opts.select;
+    lopts.nselect = opts.nselect;
     ms_err err;
     err.msg[0] = '\0';
     ms_lua *rt = ms_lua_new(&lopts, &err);
@@ -115,7 +119,10 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
     }
 
     static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    if (opts.line_buffered)
+        setvbuf(stdout, NULL, _IOLBF, 0); /* -l or live: each record as it is written */
+    else
+        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     lua_run run = { d };
     ms_run_hooks hooks = { on_packet, on_tick, NULL };
     rc = ms_cli_run(&opts, ctx, &hooks, &run);
