@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@ struct ms_source {
     uint64_t size;             /* file size, 0 when unknown */
     uint64_t frames;           /* frames read from the file (including filtered-out ones) */
     volatile sig_atomic_t stop;
+    int live_fd;               /* live: the selectable descriptor (reads are non-blocking), else -1 */
+    int timeout_ms;            /* live: how long one ms_source_next waits for a frame */
     char *iobuf;               /* stdio buffer of fp, freed after pcap_close */
     int linktype;
 };
@@ -166,6 +169,13 @@ ms_source *ms_source_open_live(const char *iface, const ms_source_opts *opts, ms
         return NULL;
     }
     s->linktype = pcap_datalink(s->pcap);
+    /* Non-blocking reads and our own poll with a timeout: a blocking read on an idle interface
+     * may wait for ever (TPACKET_V3 retires no block without a packet), and the caller must get
+     * control back to look at the clock and at Ctrl-C. */
+    s->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 100;
+    s->live_fd = pcap_get_selectable_fd(s->pcap);
+    if (s->live_fd >= 0 && pcap_setnonblock(s->pcap, 1, errbuf) != 0)
+        s->live_fd = -1; /* keep blocking reads (bounded by libpcap's own timeout) */
     if (opts && opts->filter && *opts->filter) {
         if (compile_filter(s, opts->filter, err) != 0) {
             ms_source_close(s);
@@ -183,6 +193,7 @@ ms_source *ms_source_open_live(const char *iface, const ms_source_opts *opts, ms
 
 int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err)
 {
+    bool polled = false;
     for (;;) {
         if (src->stop)
             return 0;
@@ -203,9 +214,16 @@ int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err)
             return 1;
         }
         if (rc == 0) {
-            if (src->live)
-                return MS_SOURCE_IDLE; /* read timeout: the caller looks at the clock and signals */
-            continue;
+            if (!src->live)
+                continue;
+            if (src->live_fd >= 0 && !polled) {
+                /* nothing ready: wait for the descriptor, at most the timeout, then read once more */
+                struct pollfd pfd = { src->live_fd, POLLIN, 0 };
+                polled = true;
+                if (poll(&pfd, 1, src->timeout_ms) > 0)
+                    continue;
+            }
+            return MS_SOURCE_IDLE; /* the caller looks at the clock and at signals */
         }
         if (rc == PCAP_ERROR_BREAK)
             return 0;

@@ -137,8 +137,9 @@ static bool starts_bpf(const char *w)
         return true;
     for (size_t i = 0; i < MS_ARRAY_LEN(words); i++) {
         size_t n = strlen(words[i]);
-        /* the word itself, or a primitive with an index such as ip[8] or tcp[13] */
-        if (strncmp(w, words[i], n) == 0 && (w[n] == '\0' || w[n] == '['))
+        /* the word itself, a primitive with an index such as ip[8] or tcp[13], or the start of
+         * a whole expression given as one word ('tcp port 80') */
+        if (strncmp(w, words[i], n) == 0 && (w[n] == '\0' || w[n] == '[' || w[n] == ' '))
             return true;
     }
     return false;
