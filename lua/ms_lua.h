@@ -63,6 +63,10 @@ typedef struct ms_lua_stats {
     uint64_t datagrams;         /* datagrams handed to on_datagram */
     uint64_t mem_limit_hits;    /* allocations refused by the memory ceiling */
     uint64_t budget_hits;       /* calls stopped by the instruction budget */
+    uint64_t mime_sniffed;      /* bodies whose type was looked for (sniff arguments) */
+    uint64_t mime_typed;        /* of those, bodies given a type */
+    uint64_t mime_libmagic;     /* types asked of libmagic (the rest: rules, or the cache) */
+    uint64_t mime_uncollected;  /* bodies not looked at: the cap on bytes held for sniffing */
     size_t mem_used, mem_peak;  /* bytes held by the Lua allocator */
 } ms_lua_stats;
 

@@ -91,6 +91,11 @@ typedef struct ms_lua_half {
     uint8_t *fbuf;
     size_t flen, fcap;
     uint64_t fts;           /* capture time of the oldest buffered byte */
+    /* the body being skipped, when the skip asked for its type (sniff.c) */
+    uint8_t *sniff_buf;     /* its first bytes (MS_SNIFF_MAX at most), NULL until the first */
+    uint16_t sniff_len;
+    uint8_t sniff_coding;   /* MS_SNIFF_NONE (0): no type asked; else the coding to undo */
+    bool sniff_stopped;     /* a gap or the memory cap: nothing more is collected */
 } ms_lua_half;
 
 struct ms_lua_conn {
@@ -137,6 +142,8 @@ struct ms_lua {
     int reader_mt_ref;        /* metatable of readers */
     int bytes_mt_ref;         /* metatable of bytes views */
     ms_lua_conn *conns;       /* open connections */
+    struct ms_lua_sniffer *sniffer; /* libmagic and its cache, made at the first binary body (sniff.c) */
+    size_t sniff_bytes;       /* bytes held in halves' sniff buffers (capped) */
     uint64_t now_ns;          /* capture time of the data being handed to parsers (moonshark.now) */
     bool print_traceback;     /* MOONSHARK_LUA_TRACEBACK set */
     /* lazily armed budget (see runtime.c); fields read by the SIGVTALRM handler are volatile */

@@ -629,6 +629,9 @@ int ms_cmd_conn(int argc, char **argv)
         return 1;
     }
     ms_output_set_live(run.out, opts.line_buffered);
+    static const char *const narrow[] = { "ts", "id.orig_h", "id.resp_h", "id.resp_p", "proto", "conn_state",
+                                          "service", "duration", "orig_bytes", "resp_bytes", "id.orig_p" };
+    ms_output_set_table_keep(run.out, narrow, (int)MS_ARRAY_LEN(narrow));
     ms_tcp_opts topts;
     ms_cmd_tcp_opts(&opts, &topts);
     ms_tcp_stream_ops ops = { on_new, NULL, on_data, NULL };

@@ -85,6 +85,7 @@ struct ms_output {
     uint64_t filtered;
     ms_output *proj;           /* -e: the log of the chosen columns that writes the lines; owned */
     int *proj_src;             /* its column j is this log's column proj_src[j] */
+    int *keep_rank;            /* per column: its place in the narrow-table list, -1 if not in it */
 };
 
 static char *json_string(char *d, const char *s, size_t len);
@@ -947,6 +948,9 @@ static void table_print_cells(ms_output *o, const char *row)
 {
     const char *p = row;
     bool first = true;
+    int last_shown = o->nfields - 1;
+    while (last_shown > 0 && o->widths[last_shown] < 0)
+        last_shown--;
     for (int i = 0; i < o->nfields; i++) {
         const char *end = strchr(p, '\t');
         size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -974,7 +978,7 @@ static void table_print_cells(ms_output *o, const char *row)
         } else {
             fwrite(p, 1, len, o->fp);
         }
-        if (end) /* pad all but the last cell */
+        if (i < last_shown) /* pad all but the last cell shown */
             for (size_t k = w; k < width; k++)
                 fputc(' ', o->fp);
         p = end ? end + 1 : p + len;
@@ -1019,16 +1023,42 @@ static int table_width(const ms_output *o)
     return total + 2 * (visible > 0 ? visible - 1 : 0);
 }
 
-/* The column to hide next when cutting text is not enough: one whose value is the same in every
- * preview row (it says nothing row to row), then the uid (long, and for joining rather than
- * reading), then the originator's port (ephemeral), then the rightmost. -1 when one is left. */
+static bool cuttable(const ms_output *o, int i)
+{
+    /* only text is cut: a cut number, address or time would mislead */
+    ms_field_type t = o->fields[i].type;
+    return (t == MS_FIELD_STRING || t == MS_FIELD_SET) && strcmp(o->fields[i].name, "uid") != 0;
+}
+
+/* The narrowest the visible columns can be: text cut to TABLE_MIN_WIDTH, the rest as they are. */
+static int table_min_width(const ms_output *o)
+{
+    int total = 0, visible = 0;
+    for (int i = 0; i < o->nfields; i++)
+        if (o->widths[i] >= 0) {
+            total += cuttable(o, i) ? MS_MIN(o->widths[i], TABLE_MIN_WIDTH) : o->widths[i];
+            visible++;
+        }
+    return total + 2 * (visible > 0 ? visible - 1 : 0);
+}
+
+/* The column to hide next when the table cannot fit: first the columns the log did not name
+ * for narrow tables (ms_output_set_table_keep) — one whose value is the same in every preview
+ * row (it says nothing row to row), then the uid (for joining rather than reading), then the
+ * originator's port (ephemeral), then the rightmost — and then the named ones, the last named
+ * first. -1 when one column is left. */
 static int table_column_to_hide(const ms_output *o, const bool *constant)
 {
-    int visible = 0, last = -1, uid = -1, orig_p = -1, same = -1;
+    int visible = 0, last = -1, uid = -1, orig_p = -1, same = -1, kept = -1;
     for (int i = 0; i < o->nfields; i++) {
         if (o->widths[i] < 0)
             continue;
         visible++;
+        if (o->keep_rank && o->keep_rank[i] >= 0) {
+            if (kept < 0 || o->keep_rank[i] > o->keep_rank[kept])
+                kept = i;
+            continue;
+        }
         last = i;
         const char *name = o->fields[i].name;
         if (strcmp(name, "uid") == 0)
@@ -1040,12 +1070,13 @@ static int table_column_to_hide(const ms_output *o, const bool *constant)
     }
     if (visible <= 1)
         return -1;
-    return same >= 0 ? same : uid >= 0 ? uid : orig_p >= 0 ? orig_p : last;
+    return same >= 0 ? same : uid >= 0 ? uid : orig_p >= 0 ? orig_p : last >= 0 ? last : kept;
 }
 
-/* Fits the table to the terminal: column names are cut down to their values, then the widest
- * text columns are cut (values end in an ellipsis), then columns are hidden (table_column_to_hide)
- * until the rows fit. TSV and JSON keep every column; -e chooses them. */
+/* Fits the table to the terminal: column names are cut down to their values; columns are hidden
+ * (table_column_to_hide) while even cut text cannot make the rows fit; then the widest text
+ * columns are cut (values end in an ellipsis) until they do. TSV and JSON keep every column;
+ * -e chooses them. */
 static void table_fit_terminal(ms_output *o, const bool *constant)
 {
     int cols = table_columns(o);
@@ -1055,27 +1086,20 @@ static void table_fit_terminal(ms_output *o, const bool *constant)
         for (int i = 0; i < o->nfields; i++)
             if (o->widths[i] > 0)
                 o->widths[i] = MS_MAX(o->value_widths[i], MS_MIN(o->widths[i], 4));
-    for (;;) {
-        int widest = -1;
-        for (int i = 0; i < o->nfields; i++) {
-            if (o->widths[i] < 0)
-                continue;
-            /* only text is cut: a cut number, address or time would mislead */
-            ms_field_type t = o->fields[i].type;
-            bool cuttable = (t == MS_FIELD_STRING || t == MS_FIELD_SET) && strcmp(o->fields[i].name, "uid") != 0;
-            if (cuttable && (widest < 0 || o->widths[i] > o->widths[widest]))
-                widest = i;
-        }
-        if (table_width(o) <= cols)
-            return;
-        if (widest >= 0 && o->widths[widest] > TABLE_MIN_WIDTH) {
-            o->widths[widest]--;
-            continue;
-        }
+    while (table_min_width(o) > cols) {
         int hide = table_column_to_hide(o, constant);
         if (hide < 0)
-            return;
+            break;
         o->widths[hide] = -1;
+    }
+    while (table_width(o) > cols) {
+        int widest = -1;
+        for (int i = 0; i < o->nfields; i++)
+            if (o->widths[i] >= 0 && cuttable(o, i) && (widest < 0 || o->widths[i] > o->widths[widest]))
+                widest = i;
+        if (widest < 0 || o->widths[widest] <= TABLE_MIN_WIDTH)
+            return;
+        o->widths[widest]--;
     }
 }
 
@@ -1246,6 +1270,7 @@ static void output_free(ms_output *o)
     free(o->line);
     ms_filter_free(o->filter);
     free(o->proj_src);
+    free(o->keep_rank);
     free(o);
 }
 
@@ -1276,6 +1301,23 @@ int ms_output_close(ms_output *o)
 uint64_t ms_output_filtered(const ms_output *o)
 {
     return o->filtered;
+}
+
+int ms_output_set_table_keep(ms_output *o, const char *const *names, int n)
+{
+    int *rank = malloc((size_t)(o->nfields ? o->nfields : 1) * sizeof *rank);
+    if (!rank)
+        return MS_ENOMEM;
+    for (int i = 0; i < o->nfields; i++)
+        rank[i] = -1;
+    for (int k = 0; k < n; k++) {
+        int idx = ms_output_field_index(o, names[k]);
+        if (idx >= 0 && rank[idx] < 0)
+            rank[idx] = k;
+    }
+    free(o->keep_rank);
+    o->keep_rank = rank;
+    return 0;
 }
 
 void ms_output_set_live(ms_output *o, bool live)

@@ -81,6 +81,11 @@ uint64_t ms_output_filtered(const ms_output *out);
 
 /* ---- what the command line adds: live output and views (-l, -Y, -e) ---------------------- */
 
+/* The columns a table narrower than its rows keeps longest, most important first (the others
+ * are hidden first). Names the log does not have are ignored. Call before the first record;
+ * a -e view's own columns are all kept alike. */
+int ms_output_set_table_keep(ms_output *out, const char *const *names, int n);
+
 /* Live output: every record reaches the stream at once (flushed), and a table sizes its columns
  * from the first record instead of a preview of 64 (with room for longer values to come). */
 void ms_output_set_live(ms_output *out, bool live);
