@@ -387,6 +387,7 @@ static const char *zeek_name(const char *m)
         { "application/vnd.rar", "application/x-rar" },
         { "application/x-pie-executable", "application/x-executable" },
         { "application/x-mach-binary", "application/x-mach-o-executable" },
+        { "application/vnd.microsoft.portable-executable", "application/x-dosexec" },
         { "application/json", "text/json" },
     };
     for (size_t i = 0; i < MS_ARRAY_LEN(renames); i++)

@@ -6,7 +6,7 @@
 #include "cli/commands.h"
 
 static const char layers_usage[] =
-    "usage: moonshark layers [OPTIONS] CAPTURE...\n"
+    "usage: moonshark layers [OPTIONS] CAPTURE... [FILTER EXPRESSION]\n"
     "\n"
     "Prints FRAME<TAB>STACK for every frame: the layers moonshark decodes, named like tshark's\n"
     "frame.protocols (eth:ethertype:vlan:ethertype:ip:tcp). Decoding stops at the first layer it\n"
@@ -15,8 +15,10 @@ static const char layers_usage[] =
     "shows the layers inside it. Frame numbers restart at 1 for each capture; with several\n"
     "captures, a line \"#file<TAB>NAME\" follows the frames of each one.\n"
     "\n"
-    "Options: -f EXPR (BPF filter), --lazy (decode on demand; same output), --stats (counters on\n"
-    "stderr at the end), -q, -h. See 'moonshark --help' for the rest.\n";
+    "Options: -f EXPR or a trailing FILTER EXPRESSION (BPF filter), -w DIR (write DIR/layers.log\n"
+    "instead of stdout), -l (each line at once; always so with -i), --lazy (decode on demand; same\n"
+    "output), --stats (counters on stderr at the end), -n, -q, -h. Not a log: no -Y or -e.\n"
+    "See 'moonshark --help' for the rest.\n";
 
 typedef struct layers_run {
     FILE *out;

@@ -10,7 +10,7 @@
 #include "lua/ms_lua.h"
 
 static const char script_usage[] =
-    "usage: moonshark -s FILE.lua [-s FILE2.lua ...] [OPTIONS] CAPTURE...\n"
+    "usage: moonshark -s FILE.lua [-s FILE2.lua ...] [OPTIONS] CAPTURE... [FILTER EXPRESSION]\n"
     "\n"
     "Runs your Lua parsers over the captures. A parser registers a protocol with\n"
     "moonshark.protocol{name=, tcp_ports=, udp_ports=, detect=} and emits records with\n"
@@ -18,10 +18,12 @@ static const char script_usage[] =
     "MOONSHARK_PATH (':'-separated) is loaded too.\n"
     "\n"
     "Options: --json | --tsv | --table (default: table on a terminal, TSV otherwise),\n"
-    "  -w DIR (one file per log: DIR/LOG.log), -f EXPR (BPF filter), -i IFACE (live),\n"
-    "  --stats (counters on stderr), --unsafe-lua (lift the sandbox: os, io writes, C modules),\n"
+    "  -w DIR (one file per log: DIR/LOG.log), -f EXPR or a trailing FILTER EXPRESSION (BPF),\n"
+    "  -i IFACE (live), -l (each record at once), -Y EXPR and -e FIELD (filter the records and\n"
+    "  choose the fields of every log: see 'moonshark http --help'), --stats (counters and\n"
+    "  records per log on stderr), --unsafe-lua (lift the sandbox: os, io writes, C modules),\n"
     "  --lua-mem MB (Lua memory ceiling, default 256), --gap-timeout S, --idle-timeout S,\n"
-    "  --max-conns N, --max-pages N, -q, -h.\n";
+    "  --max-conns N, --max-pages N, --seed N, -n, -q, -h.\n";
 
 typedef struct lua_run {
     ms_dispatch *d;

@@ -7,14 +7,16 @@
 #include "cli/commands.h"
 
 static const char stats_usage[] =
-    "usage: moonshark stats [OPTIONS] CAPTURE...\n"
+    "usage: moonshark stats [OPTIONS] CAPTURE... [FILTER EXPRESSION]\n"
     "\n"
     "Decodes every frame and prints totals: frames, captured bytes, how many layers of each type\n"
     "were decoded (tshark names), decode errors (truncated, malformed, too deep), frames of a link\n"
     "type with no decoder, and IP fragments seen / datagrams reassembled / fragments dropped at a\n"
     "limit / partial datagrams expired. --json prints one JSON object instead of text.\n"
     "\n"
-    "Options: -f EXPR (BPF filter), --json, -q, -h. See 'moonshark --help' for the rest.\n";
+    "Options: -f EXPR or a trailing FILTER EXPRESSION (BPF filter), --json, -w DIR (write\n"
+    "DIR/stats.log instead of stdout), -n, -q, -h. Not a log: no -Y or -e. See 'moonshark --help'\n"
+    "for the rest.\n";
 
 static void on_packet(void *ud, ms_packet *pkt)
 {

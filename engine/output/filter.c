@@ -383,15 +383,16 @@ static int parse_unary(parser *p)
     return parse_cmp(p);
 }
 
-static int parse_and(parser *p)
+/* A left-associative chain of operands joined by tok (kind N_AND or N_OR), each read by sub. */
+static int parse_chain(parser *p, int tok, int kind, int (*sub)(parser *))
 {
-    int a = parse_unary(p);
-    while (a >= 0 && p->tok == T_AND) {
+    int a = sub(p);
+    while (a >= 0 && p->tok == tok) {
         lex(p);
-        int b = parse_unary(p);
+        int b = sub(p);
         if (b < 0)
             return -1;
-        int n = new_node(p, N_AND);
+        int n = new_node(p, kind);
         if (n < 0)
             return -1;
         p->f->nodes[n].a = a;
@@ -401,22 +402,14 @@ static int parse_and(parser *p)
     return a;
 }
 
+static int parse_and(parser *p)
+{
+    return parse_chain(p, T_AND, N_AND, parse_unary);
+}
+
 static int parse_or(parser *p)
 {
-    int a = parse_and(p);
-    while (a >= 0 && p->tok == T_OR) {
-        lex(p);
-        int b = parse_and(p);
-        if (b < 0)
-            return -1;
-        int n = new_node(p, N_OR);
-        if (n < 0)
-            return -1;
-        p->f->nodes[n].a = a;
-        p->f->nodes[n].b = b;
-        a = n;
-    }
-    return a;
+    return parse_chain(p, T_OR, N_OR, parse_and);
 }
 
 ms_filter *ms_filter_new(const char *expr, const ms_field_def *fields, int nfields, const char *log,

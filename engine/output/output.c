@@ -1339,11 +1339,14 @@ bool ms_output_get(const ms_output *o, int idx, ms_output_value *out)
     } else if (is_string_type(out->type)) {
         out->str = value_bytes(o, v);
         out->len = v->len;
+    } else if (out->type == MS_FIELD_BOOL) {
+        out->b = v->v.b; /* the union member that was set, by the field's type */
+    } else if (out->type == MS_FIELD_DOUBLE) {
+        out->d = v->v.d;
+    } else if (out->type == MS_FIELD_INT || out->type == MS_FIELD_INTERVAL) {
+        out->i = v->v.i;
     } else {
         out->u = v->v.u;
-        out->i = v->v.i;
-        out->d = v->v.d;
-        out->b = v->v.b;
     }
     return true;
 }
