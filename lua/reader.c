@@ -636,7 +636,7 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         case CH_DATA: {
             size_t take = (size_t)MS_MIN((uint64_t)have, h->skip_left);
             if (h->sniff_coding && take)
-                ms_lua_sniff_feed(rt, h, p, take);
+                ms_lua_sniff_feed(rt, h, p, take, false);
             consume(h, take);
             h->skip_left -= take;
             h->chunk_total += take;
@@ -691,7 +691,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     if (h->req == MS_REQ_SKIP) {
         size_t take = (size_t)MS_MIN((uint64_t)avail(h), h->skip_left);
         if (h->sniff_coding && take) /* mime type: the body's first bytes (sniff.c) */
-            ms_lua_sniff_feed(rt, h, front(h), take);
+            ms_lua_sniff_feed(rt, h, front(h), take, take == h->skip_left);
         consume(h, take);
         h->skip_left -= take;
         h->skip_done += take;
@@ -707,7 +707,7 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
     if (h->req == MS_REQ_SKIP_ALL) {
         size_t take = avail(h);
         if (h->sniff_coding && take)
-            ms_lua_sniff_feed(rt, h, front(h), take);
+            ms_lua_sniff_feed(rt, h, front(h), take, h->ended);
         consume(h, take);
         h->skip_done += take;
         rt->stats.bytes_skipped += take;

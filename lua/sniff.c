@@ -26,10 +26,17 @@ typedef struct cache_slot {
     char type[64];             /* libmagic's answer as logged, "" for none */
 } cache_slot;
 
+#define INTERNED 256
+#define SPARE_BUFFERS 64
+
 struct ms_lua_sniffer {
     magic_t magic;             /* NULL until the first binary body, or when it cannot load */
     bool magic_failed;
     cache_slot cache[CACHE_SLOTS];
+    char names[INTERNED][64];  /* libmagic's names, kept for the run (halves point at them) */
+    int nnames;
+    uint8_t *spare[SPARE_BUFFERS]; /* sniff buffers of finished bodies, for the next ones */
+    int nspare;
 };
 
 /* ---- small matchers ------------------------------------------------------------------------ */
@@ -72,9 +79,15 @@ static bool exact_at(const uint8_t *p, size_t n, size_t i, const char *s)
 static size_t find(const uint8_t *p, size_t n, size_t i, const char *s)
 {
     size_t k = strlen(s);
-    for (; i + k <= n; i++)
-        if (p[i] == (uint8_t)s[0] && memcmp(p + i, s, k) == 0)
+    while (i + k <= n) {
+        const uint8_t *c = memchr(p + i, (uint8_t)s[0], n - k + 1 - i);
+        if (!c)
+            return n;
+        i = (size_t)(c - p);
+        if (memcmp(p + i, s, k) == 0)
             return i;
+        i++;
+    }
     return n;
 }
 
@@ -341,6 +354,22 @@ static bool plain_text(const uint8_t *p, size_t n)
     return true;
 }
 
+/* Mostly text: no NUL and at most one other control byte (tab, CR, LF, FF and VT aside) in the
+ * first 64 bytes. Binary formats have NULs or control bytes there; libmagic would answer text/...
+ * for the rest, which Zeek's signatures do not name, so it is not asked. */
+static bool texty(const uint8_t *p, size_t n)
+{
+    size_t k = MS_MIN(n, (size_t)64), controls = 0;
+    for (size_t i = 0; i < k; i++) {
+        uint8_t c = p[i];
+        if (c == 0)
+            return false;
+        if ((c < 0x20 && !is_blank(c) && c != '\f' && c != '\v') || c == 0x7f)
+            controls++;
+    }
+    return controls <= 1;
+}
+
 /* The first line holds "<?php" (Zeek's text/x-php, strength 40). */
 static void php(const uint8_t *p, size_t n, best *b)
 {
@@ -403,6 +432,22 @@ static struct ms_lua_sniffer *sniffer_of(ms_lua *rt)
     return rt->sniffer;
 }
 
+/* A type that stays valid for the run: the rules' names are static; libmagic's (in the cache,
+ * which is overwritten) are copied once into the sniffer's table (NULL when it is full). */
+static const char *intern(ms_lua *rt, const char *type)
+{
+    struct ms_lua_sniffer *s = rt->sniffer;
+    if (!s || type < (const char *)s || type >= (const char *)(s + 1))
+        return type; /* not from the sniffer: a string literal */
+    for (int i = 0; i < s->nnames; i++)
+        if (strcmp(s->names[i], type) == 0)
+            return s->names[i];
+    if (s->nnames == INTERNED)
+        return NULL;
+    snprintf(s->names[s->nnames], sizeof s->names[0], "%s", type);
+    return s->names[s->nnames++];
+}
+
 /* libmagic's type of a binary body (with the cache in front), or NULL. */
 static const char *libmagic_type(ms_lua *rt, const uint8_t *p, size_t n)
 {
@@ -457,6 +502,8 @@ const char *ms_lua_mime_type(ms_lua *rt, const uint8_t *p, size_t n)
         return b.type;
     if (plain_text(p, n))
         return "text/plain"; /* Zeek's weakest signature: text with nothing stronger */
+    if (texty(p, n))
+        return NULL; /* text after all (a stray control byte early on): libmagic would say text/... */
     return libmagic_type(rt, p, n);
 }
 
@@ -490,39 +537,8 @@ void ms_lua_sniff_begin(ms_lua_half *h, int coding)
     h->sniff_coding = (uint8_t)coding;
     h->sniff_len = 0;
     h->sniff_stopped = false;
-}
-
-void ms_lua_sniff_feed(ms_lua *rt, ms_lua_half *h, const uint8_t *p, size_t n)
-{
-    if (h->sniff_coding == MS_SNIFF_NONE || h->sniff_stopped || n == 0 || h->sniff_len >= MS_SNIFF_MAX)
-        return;
-    if (!h->sniff_buf) {
-        if (rt->sniff_bytes + MS_SNIFF_MAX > SNIFF_BYTES_CAP || !(h->sniff_buf = malloc(MS_SNIFF_MAX))) {
-            h->sniff_stopped = true; /* too many bodies at once: this one goes untyped (counted) */
-            rt->stats.mime_uncollected++;
-            return;
-        }
-        rt->sniff_bytes += MS_SNIFF_MAX;
-    }
-    size_t take = MS_MIN(n, (size_t)MS_SNIFF_MAX - h->sniff_len);
-    memcpy(h->sniff_buf + h->sniff_len, p, take);
-    h->sniff_len = (uint16_t)(h->sniff_len + take);
-}
-
-void ms_lua_sniff_gap(ms_lua_half *h)
-{
-    h->sniff_stopped = true;
-}
-
-void ms_lua_sniff_drop(ms_lua *rt, ms_lua_half *h)
-{
-    if (h->sniff_buf) {
-        free(h->sniff_buf);
-        h->sniff_buf = NULL;
-        rt->sniff_bytes -= MS_SNIFF_MAX;
-    }
-    h->sniff_len = 0;
-    h->sniff_coding = MS_SNIFF_NONE;
+    h->sniff_done = false;
+    h->sniff_type = NULL;
 }
 
 /* Inflates a gzip or zlib (or, failing that, raw deflate) start of a body into out; returns the
@@ -545,21 +561,90 @@ static size_t inflate_start(const uint8_t *in, size_t n, uint8_t *out, size_t ca
     return made;
 }
 
+/* Tells the type of the body's first bytes (undoing its coding) and marks the half done. */
+static void tell(ms_lua *rt, ms_lua_half *h, const uint8_t *p, size_t n)
+{
+    const char *type = NULL;
+    if (n > 0 && (h->sniff_coding == MS_SNIFF_GZIP || h->sniff_coding == MS_SNIFF_DEFLATE)) {
+        uint8_t plain[MS_SNIFF_MAX];
+        type = ms_lua_mime_type(rt, plain, inflate_start(p, n, plain, sizeof plain, false));
+    } else if (n > 0) {
+        type = ms_lua_mime_type(rt, p, n);
+    }
+    h->sniff_type = type ? intern(rt, type) : NULL;
+    h->sniff_done = true;
+}
+
+/* A 4096-byte buffer for a body that comes in pieces: from the runtime's few spare ones, else
+ * malloc'd, within the cap on what all halves hold. */
+static uint8_t *buffer_get(ms_lua *rt)
+{
+    struct ms_lua_sniffer *s = sniffer_of(rt);
+    if (!s || rt->sniff_bytes + MS_SNIFF_MAX > SNIFF_BYTES_CAP)
+        return NULL;
+    uint8_t *b = s->nspare ? s->spare[--s->nspare] : malloc(MS_SNIFF_MAX);
+    if (b)
+        rt->sniff_bytes += MS_SNIFF_MAX;
+    return b;
+}
+
+static void buffer_put(ms_lua *rt, ms_lua_half *h)
+{
+    if (!h->sniff_buf)
+        return;
+    struct ms_lua_sniffer *s = rt->sniffer; /* set: the buffer came from buffer_get */
+    if (s && s->nspare < SPARE_BUFFERS)
+        s->spare[s->nspare++] = h->sniff_buf;
+    else
+        free(h->sniff_buf);
+    h->sniff_buf = NULL;
+    rt->sniff_bytes -= MS_SNIFF_MAX;
+}
+
+void ms_lua_sniff_feed(ms_lua *rt, ms_lua_half *h, const uint8_t *p, size_t n, bool last)
+{
+    if (h->sniff_coding == MS_SNIFF_NONE || h->sniff_done || h->sniff_stopped || n == 0)
+        return;
+    if (h->sniff_len == 0 && (n >= MS_SNIFF_MAX || last)) {
+        tell(rt, h, p, MS_MIN(n, (size_t)MS_SNIFF_MAX)); /* all at hand: no copy */
+        return;
+    }
+    if (!h->sniff_buf && !(h->sniff_buf = buffer_get(rt))) {
+        h->sniff_stopped = true; /* too many bodies at once: this one goes untyped (counted) */
+        rt->stats.mime_uncollected++;
+        return;
+    }
+    size_t take = MS_MIN(n, (size_t)MS_SNIFF_MAX - h->sniff_len);
+    memcpy(h->sniff_buf + h->sniff_len, p, take);
+    h->sniff_len = (uint16_t)(h->sniff_len + take);
+    if (h->sniff_len == MS_SNIFF_MAX || last) {
+        tell(rt, h, h->sniff_buf, h->sniff_len);
+        buffer_put(rt, h);
+    }
+}
+
+void ms_lua_sniff_gap(ms_lua_half *h)
+{
+    h->sniff_stopped = true;
+}
+
+void ms_lua_sniff_drop(ms_lua *rt, ms_lua_half *h)
+{
+    buffer_put(rt, h);
+    h->sniff_len = 0;
+    h->sniff_coding = MS_SNIFF_NONE;
+    h->sniff_done = false;
+    h->sniff_type = NULL;
+}
+
 int ms_lua_sniff_push(lua_State *L, ms_lua *rt, ms_lua_half *h)
 {
     if (h->sniff_coding == MS_SNIFF_NONE)
         return 0;
-    const char *type = NULL;
     rt->stats.mime_sniffed++;
-    if (h->sniff_len > 0) {
-        if (h->sniff_coding == MS_SNIFF_GZIP || h->sniff_coding == MS_SNIFF_DEFLATE) {
-            uint8_t plain[MS_SNIFF_MAX];
-            size_t made = inflate_start(h->sniff_buf, h->sniff_len, plain, sizeof plain, false);
-            type = ms_lua_mime_type(rt, plain, made);
-        } else {
-            type = ms_lua_mime_type(rt, h->sniff_buf, h->sniff_len);
-        }
-    }
+    if (!h->sniff_done) /* the body ended (or broke off) before MS_SNIFF_MAX bytes */
+        tell(rt, h, h->sniff_buf, h->sniff_len);
+    const char *type = h->sniff_type;
     ms_lua_sniff_drop(rt, h);
     if (type) {
         rt->stats.mime_typed++;
@@ -603,6 +688,8 @@ void ms_lua_sniff_close(ms_lua *rt)
         return;
     if (rt->sniffer->magic)
         magic_close(rt->sniffer->magic);
+    while (rt->sniffer->nspare)
+        free(rt->sniffer->spare[--rt->sniffer->nspare]);
     free(rt->sniffer);
     rt->sniffer = NULL;
 }

@@ -20,8 +20,10 @@ int ms_lua_sniff_arg(lua_State *L, int idx);
 
 /* A skip of half h starts collecting: its body bytes go to ms_lua_sniff_feed. */
 void ms_lua_sniff_begin(ms_lua_half *h, int coding);
-/* Body bytes being skipped (borrowed for the call); only the first MS_SNIFF_MAX are kept. */
-void ms_lua_sniff_feed(ms_lua *rt, ms_lua_half *h, const uint8_t *p, size_t n);
+/* Body bytes being skipped (borrowed for the call); last: no more come. The type is told as soon
+ * as the first MS_SNIFF_MAX bytes (or the whole body) are at hand, from the bytes where they lie
+ * when they came in one piece; only a body that comes in pieces is copied, up to MS_SNIFF_MAX. */
+void ms_lua_sniff_feed(ms_lua *rt, ms_lua_half *h, const uint8_t *p, size_t n, bool last);
 /* Bytes of the body were lost: collecting stops here (the type is told from what came before). */
 void ms_lua_sniff_gap(ms_lua_half *h);
 /* The body ended: pushes its type (a string) or nil when the skip asked for one, frees what was

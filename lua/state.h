@@ -96,6 +96,8 @@ typedef struct ms_lua_half {
     uint16_t sniff_len;
     uint8_t sniff_coding;   /* MS_SNIFF_NONE (0): no type asked; else the coding to undo */
     bool sniff_stopped;     /* a gap or the memory cap: nothing more is collected */
+    bool sniff_done;        /* the type is told (sniff_type): nothing more is looked at */
+    const char *sniff_type; /* once done: the type (static or interned by sniff.c), or NULL */
 } ms_lua_half;
 
 struct ms_lua_conn {

@@ -1327,26 +1327,26 @@ void ms_output_set_live(ms_output *o, bool live)
         o->proj->live = live;
 }
 
-bool ms_output_get(const ms_output *o, int idx, ms_output_value *out)
+bool ms_output_get(const ms_output *o, int idx, ms_output_value *v)
 {
     if (idx < 0 || idx >= o->nfields || o->vals[idx].gen != o->gen)
         return false;
-    const field_value *v = &o->vals[idx];
-    memset(out, 0, sizeof *out);
-    out->type = o->fields[idx].type;
-    if (out->type == MS_FIELD_SET) {
-        out->nitems = v->len;
-    } else if (is_string_type(out->type)) {
-        out->str = value_bytes(o, v);
-        out->len = v->len;
-    } else if (out->type == MS_FIELD_BOOL) {
-        out->b = v->v.b; /* the union member that was set, by the field's type */
-    } else if (out->type == MS_FIELD_DOUBLE) {
-        out->d = v->v.d;
-    } else if (out->type == MS_FIELD_INT || out->type == MS_FIELD_INTERVAL) {
-        out->i = v->v.i;
+    const field_value *fv = &o->vals[idx];
+    memset(v, 0, sizeof *v);
+    v->type = o->fields[idx].type;
+    if (v->type == MS_FIELD_SET) {
+        v->nitems = fv->len;
+    } else if (is_string_type(v->type)) {
+        v->str = value_bytes(o, fv);
+        v->len = fv->len;
+    } else if (v->type == MS_FIELD_BOOL) {
+        v->b = fv->v.b; /* the union member that was set, by the field's type */
+    } else if (v->type == MS_FIELD_DOUBLE) {
+        v->d = fv->v.d;
+    } else if (v->type == MS_FIELD_INT || v->type == MS_FIELD_INTERVAL) {
+        v->i = fv->v.i;
     } else {
-        out->u = v->v.u;
+        v->u = fv->v.u;
     }
     return true;
 }
