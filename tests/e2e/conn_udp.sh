@@ -107,6 +107,11 @@ if [ -f "$cap" ]; then
     # tshark: 98 + 266 frame bytes on Ethernet = 84 + 252 IP bytes; 56 + 224 DNS bytes
     check "$(field "$tmp/dns.json" udp id.resp_p service conn_state history orig_pkts orig_ip_bytes resp_pkts resp_ip_bytes orig_bytes resp_bytes ip_proto)" \
         "1 53 dns SF Dd 1 84 1 252 56 224 17" "a DNS query and its answer: one UDP flow with Zeek's fields"
+    # with one seed, a Lua log over UDP (the dispatcher's flows) and conn name the flow alike
+    top=$(cd "$(dirname "$0")/../.." && pwd)
+    "$MOONSHARK" -s "$top/samples/dns_queries.lua" --seed 5 --tsv "$cap" 2> /dev/null | grep -v '^#' | cut -f2 | sort -u > "$tmp/dns_uid"
+    "$MOONSHARK" conn --seed 5 --tsv "$cap" | grep -v '^#' | cut -f2 > "$tmp/conn_uid"
+    test -s "$tmp/dns_uid" && cmp -s "$tmp/dns_uid" "$tmp/conn_uid"; check $? 0 "a UDP flow's uid in conn is its uid in a Lua log of the same seed"
 fi
 cap=$PCAPS/zeek/icmp/5-pings.pcap
 if [ -f "$cap" ]; then
