@@ -100,7 +100,8 @@ static const struct {
     { "(", T_LP, 0 }, { ")", T_RP, 0 },
 };
 
-/* A quoted string from s[0] (the quote); backslash escapes \\ \" \' \n \t \xHH. */
+/* A quoted string from s[0] (the quote); backslash escapes \\ \" \' \n \t \r \xHH, any other
+ * backslash is kept with the character after it. */
 static bool lex_string(parser *p, const char *s, size_t *used)
 {
     char q = s[0];
@@ -131,8 +132,12 @@ static bool lex_string(parser *p, const char *s, size_t *used)
                 }
                 c = (char)v;
                 i += 2;
-            } else
-                c = e; /* \\ \" \' and anything else stand for themselves */
+            } else if (e == '\\' || e == '"' || e == '\'') {
+                c = e;
+            } else {
+                out[n++] = '\\'; /* kept: a regular expression's \. or \d reads as written */
+                c = e;
+            }
         }
         out[n++] = c;
     }
