@@ -7,8 +7,8 @@
 #   make uninstall  removes what make install put there
 
 CC      ?= cc
-PKGS    := libpcap lua5.4 zlib
-DEPS_PKGS := libpcap-dev liblua5.4-dev libcmocka-dev pkg-config zlib1g-dev
+PKGS    := libpcap lua5.4 libmagic zlib
+DEPS_PKGS := libpcap-dev liblua5.4-dev libcmocka-dev pkg-config libmagic-dev zlib1g-dev
 
 ifeq ($(SAN),1)
 BUILD   ?= build-san

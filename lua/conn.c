@@ -7,6 +7,7 @@
 #include "lua/bytes.h"
 #include "lua/proto.h"
 #include "lua/reader.h"
+#include "lua/sniff.h"
 #include "lua/state.h"
 
 #include <stdlib.h>
@@ -112,6 +113,7 @@ static void drop_half(ms_lua_conn *c, ms_lua_half *h)
     ms_lua_reader_release(h);
     h->state = MS_HALF_DONE;
     h->req = MS_REQ_NONE;
+    ms_lua_sniff_drop(c->rt, h); /* a body being sniffed when the half ends */
 }
 
 static void fail(ms_lua_conn *c, const char *what, const char *msg)

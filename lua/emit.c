@@ -58,6 +58,14 @@ static int open_log(lua_State *L, ms_lua *rt, const char *name, int names_idx, c
         ms_output_close(out);
         return luaL_error(L, "moonshark.log %s: a field name appears twice", name);
     }
+    /* what the command line asks of every log: live flushing, -Y, -e */
+    ms_output_set_live(out, rt->opts.live);
+    if ((rt->opts.filter || rt->opts.nselect) &&
+        ms_output_set_view(out, rt->opts.filter, rt->opts.select, rt->opts.nselect, &err) != 0) {
+        ms_output_close(out);
+        lua_pushstring(L, err.msg); /* the command line's error: no script position before it */
+        return lua_error(L);
+    }
     ms_lua_log *log = &rt->logs[rt->nlogs];
     snprintf(log->name, sizeof log->name, "%s", name);
     log->out = out;
@@ -69,6 +77,23 @@ static int open_log(lua_State *L, ms_lua *rt, const char *name, int names_idx, c
 }
 
 static int l_write(lua_State *L);
+
+/* moonshark.log{..., table = {"ts", "method", ...}}: the columns a narrow table keeps longest. */
+static void set_table_keep(lua_State *L, ms_output *out, int spec)
+{
+    if (lua_getfield(L, spec, "table") == LUA_TTABLE) {
+        const char *names[64];
+        int n = 0;
+        for (int i = 1; i <= (int)lua_rawlen(L, -1) && n < (int)MS_ARRAY_LEN(names); i++) {
+            lua_rawgeti(L, -1, i);
+            if (lua_type(L, -1) == LUA_TSTRING)
+                names[n++] = lua_tostring(L, -1); /* anchored by the table */
+            lua_pop(L, 1);
+        }
+        ms_output_set_table_keep(out, names, n);
+    }
+    lua_pop(L, 1);
+}
 
 /* moonshark.log{ name = "x", fields = { {"ts","time"}, {"uid","string"}, ... } } returns the log's
  * writer: a function taking one value per column, in column order (see l_write). */
@@ -129,7 +154,9 @@ static int l_log(lua_State *L)
             return luaL_error(L, "moonshark.log: log '%s' is already declared with other fields", name);
         lua_pushinteger(L, existing);
     } else {
-        lua_pushinteger(L, open_log(L, rt, name, names_idx, types, n));
+        int idx = open_log(L, rt, name, names_idx, types, n);
+        set_table_keep(L, rt->logs[idx].out, 1);
+        lua_pushinteger(L, idx);
     }
     lua_pushcclosure(L, l_write, 1);
     return 1;
@@ -399,7 +426,11 @@ int ms_lua_close_logs(ms_lua *rt)
 {
     int rc = 0;
     for (int i = 0; i < rt->nlogs; i++) {
-        if (rt->logs[i].out && ms_output_close(rt->logs[i].out) != 0)
+        if (!rt->logs[i].out)
+            continue;
+        rt->logs[i].records = ms_output_records(rt->logs[i].out);
+        rt->logs[i].filtered = ms_output_filtered(rt->logs[i].out);
+        if (ms_output_close(rt->logs[i].out) != 0)
             rc = MS_EIO;
         rt->logs[i].out = NULL;
     }

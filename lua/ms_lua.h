@@ -40,6 +40,10 @@ typedef struct ms_lua_opts {
     const char *out_dir;    /* when set, each log goes to DIR/LOG.log (or .json) instead of out */
     FILE *errlog;           /* where script errors are reported (default stderr; NULL after default = quiet) */
     bool quiet_errors;      /* count script errors but do not print them */
+    bool live;              /* every record reaches its sink at once (live capture, -l) */
+    const char *filter;     /* -Y EXPR: only records it accepts are written, in every log */
+    const char *const *select; /* -e FIELD...: the columns every log writes (nselect of them) */
+    int nselect;
 } ms_lua_opts;
 
 /* Counters for --stats and tests. Once every connection is closed,
@@ -59,6 +63,10 @@ typedef struct ms_lua_stats {
     uint64_t datagrams;         /* datagrams handed to on_datagram */
     uint64_t mem_limit_hits;    /* allocations refused by the memory ceiling */
     uint64_t budget_hits;       /* calls stopped by the instruction budget */
+    uint64_t mime_sniffed;      /* bodies whose type was looked for (sniff arguments) */
+    uint64_t mime_typed;        /* of those, bodies given a type */
+    uint64_t mime_libmagic;     /* types asked of libmagic (the rest: rules, or the cache) */
+    uint64_t mime_uncollected;  /* bodies not looked at: the cap on bytes held for sniffing */
     size_t mem_used, mem_peak;  /* bytes held by the Lua allocator */
 } ms_lua_stats;
 

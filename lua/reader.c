@@ -5,6 +5,7 @@
 #include "lua/reader.h"
 
 #include "lua/inflate.h"
+#include "lua/sniff.h"
 
 #include <string.h>
 
@@ -683,6 +684,8 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             size_t take = (size_t)MS_MIN((uint64_t)have, h->skip_left);
             if (h->inflate && take)
                 ms_lua_inflate_feed(h->inflate, p, take);
+            if (h->sniff_coding && take)
+                ms_lua_sniff_feed(rt, h, p, take, false);
             consume(h, take);
             h->skip_left -= take;
             h->chunk_total += take;
@@ -714,11 +717,13 @@ static int try_chunked(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
             if (L) {
                 lua_pushinteger(L, (lua_Integer)h->chunk_total);
                 lua_pushboolean(L, h->chunk_end != CHUNK_COMPLETE);
-                if (h->chunk_end == CHUNK_BAD) {
+                if (h->chunk_end == CHUNK_BAD)
                     lua_pushliteral(L, "bad_chunk");
-                    return 3;
-                }
-                return 2;
+                else if (h->sniff_coding)
+                    lua_pushnil(L); /* no problem; the type comes fourth */
+                else
+                    return 2;
+                return 3 + ms_lua_sniff_push(L, rt, h);
             }
             return 1;
         }
@@ -736,27 +741,35 @@ static int try_request(lua_State *L, ms_lua_conn *c, ms_lua_half *h)
         size_t take = (size_t)MS_MIN((uint64_t)avail(h), h->skip_left);
         if (h->inflate && take)
             ms_lua_inflate_feed(h->inflate, front(h), take);
+        if (h->sniff_coding && take) /* mime type: the body's first bytes (sniff.c) */
+            ms_lua_sniff_feed(rt, h, front(h), take, take == h->skip_left);
         consume(h, take);
         h->skip_left -= take;
         h->skip_done += take;
         rt->stats.bytes_skipped += take;
         if (h->skip_left > 0 && !h->ended)
             return -1;
-        if (L)
+        if (L) {
             lua_pushinteger(L, (lua_Integer)h->skip_done);
+            return 1 + ms_lua_sniff_push(L, rt, h);
+        }
         return 1;
     }
     if (h->req == MS_REQ_SKIP_ALL) {
         size_t take = avail(h);
         if (h->inflate && take)
             ms_lua_inflate_feed(h->inflate, front(h), take);
+        if (h->sniff_coding && take)
+            ms_lua_sniff_feed(rt, h, front(h), take, h->ended);
         consume(h, take);
         h->skip_done += take;
         rt->stats.bytes_skipped += take;
         if (!h->ended)
             return -1;
-        if (L)
+        if (L) {
             lua_pushinteger(L, (lua_Integer)h->skip_done);
+            return 1 + ms_lua_sniff_push(L, rt, h);
+        }
         return 1;
     }
     if (h->gap_pending && !(h->req == MS_REQ_CHUNKED && h->chunk_state == CH_DONE))
@@ -1006,6 +1019,7 @@ static int r_skip(lua_State *L)
         return luaL_error(L, "r:skip: count must not be negative");
     h->skip_left = x >= 1.8e19 ? UINT64_MAX : (uint64_t)x;
     h->skip_done = 0;
+    ms_lua_sniff_begin(h, ms_lua_sniff_arg(L, 3)); /* r:skip(n, sniff): the body's type too */
     if (h->gap_pending) {
         /* a gap right where the skip starts is absorbed by the skip */
         uint64_t absorbed = MS_MIN(h->gap_pending, h->skip_left);
@@ -1013,6 +1027,8 @@ static int r_skip(lua_State *L)
         h->gap_pending -= absorbed;
         h->skip_left -= absorbed;
         h->skip_done = absorbed;
+        if (absorbed)
+            ms_lua_sniff_gap(h);
     }
     lua_settop(L, 1);
     h->req = MS_REQ_SKIP;
@@ -1027,6 +1043,7 @@ static int r_skip_chunked(lua_State *L)
     ms_lua_conn *c;
     ms_lua_half *h = check_reader(L, &c);
     h->arg2 = trailer_max;
+    ms_lua_sniff_begin(h, ms_lua_sniff_arg(L, 4)); /* r:skip_chunked(lmax, tmax, sniff) */
     h->chunk_state = CH_SIZE;
     h->chunk_total = 0;
     h->chunk_big = false;
@@ -1039,6 +1056,7 @@ static int r_skip_all(lua_State *L)
     ms_lua_half *h = check_reader(L, &c);
     h->skip_done = 0;
     h->gap_pending = 0; /* nothing more is read: a gap changes nothing */
+    ms_lua_sniff_begin(h, ms_lua_sniff_arg(L, 2)); /* r:skip_all(sniff) */
     lua_settop(L, 1);
     h->req = MS_REQ_SKIP_ALL;
     return run_request(L, c, h);
@@ -1162,9 +1180,11 @@ bool ms_lua_reader_gap(ms_lua_half *h, uint64_t n)
     if (h->req == MS_REQ_SKIP_ALL) {
         h->skip_done += n;
         ms_lua_inflate_gap(h->inflate, n);
+        ms_lua_sniff_gap(h);
         return false;
     }
     if (skipping) {
+        ms_lua_sniff_gap(h); /* the body's bytes are no longer contiguous */
         uint64_t absorbed = MS_MIN(n, h->skip_left);
         ms_lua_inflate_gap(h->inflate, absorbed);
         h->skip_left -= absorbed;

@@ -8,6 +8,7 @@
 #include "lua/emit.h"
 #include "lua/proto.h"
 #include "lua/reader.h"
+#include "lua/sniff.h"
 #include "lua/state.h"
 #include "lua/text.h"
 
@@ -404,6 +405,7 @@ static int init_state(lua_State *L)
     ms_lua_emit_open(L, rt);
     ms_lua_text_open(L);
     ms_lua_digest_open(L);
+    ms_lua_sniff_open(L, rt);
     return 0;
 }
 
@@ -473,6 +475,7 @@ void ms_lua_free(ms_lua *rt)
     ms_lua_emit_close(rt);
     ms_lua_budget_stop(rt); /* the timer must not touch the state while lua_close frees it */
     lua_close(rt->L);
+    ms_lua_sniff_close(rt);
     for (int c = 0; c < MS_LUA_POOL_CLASSES; c++) {
         while (rt->pool[c]) {
             ms_lua_pool_block *b = rt->pool[c];
@@ -506,4 +509,16 @@ void ms_lua_print_stats(ms_lua *rt, FILE *fp)
     fprintf(fp, "lua.mem_peak %llu\n", (unsigned long long)s->mem_peak);
     fprintf(fp, "lua.mem_limit_hits %llu\n", (unsigned long long)s->mem_limit_hits);
     fprintf(fp, "lua.budget_hits %llu\n", (unsigned long long)s->budget_hits);
+    fprintf(fp, "lua.mime_sniffed %llu\n", (unsigned long long)s->mime_sniffed);
+    fprintf(fp, "lua.mime_typed %llu\n", (unsigned long long)s->mime_typed);
+    fprintf(fp, "lua.mime_libmagic %llu\n", (unsigned long long)s->mime_libmagic);
+    fprintf(fp, "lua.mime_uncollected %llu\n", (unsigned long long)s->mime_uncollected);
+    for (int i = 0; i < rt->nlogs; i++) { /* records per log (counted at close), and -Y's share */
+        const ms_lua_log *log = &rt->logs[i];
+        uint64_t records = log->out ? ms_output_records(log->out) : log->records;
+        uint64_t filtered = log->out ? ms_output_filtered(log->out) : log->filtered;
+        fprintf(fp, "log.%s.records %llu\n", log->name, (unsigned long long)(records - filtered));
+        if (rt->opts.filter)
+            fprintf(fp, "log.%s.filtered_out %llu\n", log->name, (unsigned long long)filtered);
+    }
 }

@@ -27,6 +27,7 @@ typedef struct ms_lua_log {
     ms_output *out;   /* owned; NULL after ms_lua_close_logs */
     int nfields;
     int names_ref;    /* registry ref of an array of field-name strings (column order) */
+    uint64_t records, filtered; /* at close: records ended, and dropped by the -Y filter */
 } ms_lua_log;
 
 /* Reader requests a coroutine waits on. */
@@ -92,6 +93,13 @@ typedef struct ms_lua_half {
     size_t flen, fcap;
     uint64_t fts;           /* capture time of the oldest buffered byte */
     struct ms_lua_inflate *inflate; /* r:inflate: counts the decoded bytes of the body skipped next */
+    /* the body being skipped, when the skip asked for its type (sniff.c) */
+    uint8_t *sniff_buf;     /* its first bytes (MS_SNIFF_MAX at most), NULL until the first */
+    uint16_t sniff_len;
+    uint8_t sniff_coding;   /* MS_SNIFF_NONE (0): no type asked; else the coding to undo */
+    bool sniff_stopped;     /* a gap or the memory cap: nothing more is collected */
+    bool sniff_done;        /* the type is told (sniff_type): nothing more is looked at */
+    const char *sniff_type; /* once done: the type (static or interned by sniff.c), or NULL */
 } ms_lua_half;
 
 struct ms_lua_conn {
@@ -138,6 +146,8 @@ struct ms_lua {
     int reader_mt_ref;        /* metatable of readers */
     int bytes_mt_ref;         /* metatable of bytes views */
     ms_lua_conn *conns;       /* open connections */
+    struct ms_lua_sniffer *sniffer; /* libmagic and its cache, made at the first binary body (sniff.c) */
+    size_t sniff_bytes;       /* bytes held in halves' sniff buffers (capped) */
     uint64_t now_ns;          /* capture time of the data being handed to parsers (moonshark.now) */
     bool print_traceback;     /* MOONSHARK_LUA_TRACEBACK set */
     /* lazily armed budget (see runtime.c); fields read by the SIGVTALRM handler are volatile */

@@ -17,9 +17,11 @@ local write_http = moonshark.log{ name = "http", fields = {
   {"referrer", "string"}, {"version", "string"}, {"user_agent", "string"}, {"origin", "string"},
   {"request_body_len", "count"}, {"response_body_len", "count"},
   {"status_code", "count"}, {"status_msg", "string"}, {"info_code", "count"}, {"info_msg", "string"},
-  {"tags", "set"}, {"username", "string"}, {"proxied", "set"},
-  {"orig_mime_types", "set"}, {"resp_mime_types", "set"},
-} }
+  {"tags", "set"}, {"username", "string"}, {"password", "string"}, {"proxied", "set"},
+  {"orig_fuids", "set"}, {"orig_filenames", "set"}, {"orig_mime_types", "set"},
+  {"resp_fuids", "set"}, {"resp_filenames", "set"}, {"resp_mime_types", "set"},
+}, table = { "ts", "method", "host", "uri", "status_code", "response_body_len", "id.orig_h",  -- (daily)
+             "id.resp_h", "id.resp_p", "user_agent" } }  -- what a narrow table keeps longest
 
 -- ---------------------------------------------------------------------------------------------
 -- Line grammar
@@ -203,19 +205,6 @@ local CODED, coded_of = memo(function(v)
   return t == "gzip" or t == "x-gzip" or t == "deflate"
 end)
 
--- The media type of a Content-Type value, without parameters, lowercased (false when there is
--- none, so the memo keeps it).
-local MIME, mime_of = memo(function(v)
-  local t = match(v, "^[ \t]*([^;, \t]+)")
-  return t and lower(t) or false
-end)
-local function mime_type(v)
-  if not v then return nil end
-  local m = MIME[v]
-  if m == nil then m = mime_of(v) end
-  return m or nil
-end
-
 local B64 = {}
 do
   local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -259,11 +248,13 @@ local NPROXY = #PROXY_HEADERS
 local req_names = { "host", "user-agent", "referer", "origin", "authorization", "content-type" }
 for _, name in ipairs(PROXY_HEADERS) do req_names[#req_names + 1] = name end
 local NFILL = #req_names
-for _, name in ipairs{ "transfer-encoding", "content-length", "upgrade", "content-encoding" } do
+for _, name in ipairs{ "transfer-encoding", "content-length", "upgrade",
+                       "content-encoding", "content-disposition" } do  -- (daily: body type, file name)
   req_names[#req_names + 1] = name
 end
 local REQ_HEADERS = moonshark.header_set(req_names)
-local RESP_HEADERS = moonshark.header_set{ "content-type", "transfer-encoding", "content-length", "content-encoding" }
+local RESP_HEADERS = moonshark.header_set{ "content-type", "transfer-encoding", "content-length",
+                                           "content-encoding", "content-disposition" }
 local NO_HEADERS = moonshark.header_set{}
 
 -- ---------------------------------------------------------------------------------------------
@@ -276,7 +267,7 @@ local function state(conn)
     -- every field the parser sets later is named here, so the table is made at its full size
     st = { tx = {}, head = 1, nreq = 0, nresp = 0, ended = {},
            swapped = false, nswaps = 0, emitted_early = 0, cur_req = false, cur_resp = false, late = 0,
-           has09 = false }
+           has09 = false, nfiles = 0 }
     conn.http = st
   end
   return st
@@ -293,10 +284,13 @@ local USERNAME <const>, PROXIED <const>, ORIG_MIME <const>, REQ_LEN <const> = 10
 local REQ_DONE <const>, RESP_TS <const>, VERSION <const>, STATUS_CODE <const> = 14, 15, 16, 17
 local STATUS_MSG <const>, INFO_CODE <const>, INFO_MSG <const>, RESP_MIME <const> = 18, 19, 20, 21
 local RESP_LEN <const>, RESP_DONE <const>, TAGS <const>, EMITTED <const> = 22, 23, 24, 25
+-- (daily) Zeek's file fields: a body's file id and the name Content-Disposition gives it
+local ORIG_FUID <const>, RESP_FUID <const>, ORIG_FNAME <const>, RESP_FNAME <const> = 26, 27, 28, 29
 
 local function new_tx(k)
   return { k, false, false, false, false, false, false, false, false, false, false, false,
-           false, false, false, false, false, false, false, false, false, false, false, false, false }
+           false, false, false, false, false, false, false, false, false, false, false, false,
+           false, false, false, false, false }
 end
 
 local function tx_at(st, k)
@@ -321,6 +315,8 @@ end
 
 -- One table per one-item set, refilled for every record: the writer copies the values out at once.
 local ORIG_MIME_SET, RESP_MIME_SET = {}, {}
+local ORIG_FUID_SET, RESP_FUID_SET, ORIG_FNAME_SET, RESP_FNAME_SET = {}, {}, {}, {}
+local function one(set, v) set[1] = v; return v and set or nil end
 
 local function emit(conn, st, tx)
   local id = conn.id
@@ -337,12 +333,14 @@ local function emit(conn, st, tx)
   end
   local om, rm = tx[ORIG_MIME], tx[RESP_MIME]
   ORIG_MIME_SET[1], RESP_MIME_SET[1] = om, rm
-  -- one value per column, in the order of the log's fields above
+  -- one value per column, in the order of the log's fields above (password: never captured)
   write_http(tx[TS] or tx[RESP_TS], conn.uid, oh, op, rh, rp,
              tx[DEPTH], tx[METHOD], tx[HOST], tx[URI], tx[REFERRER], tx[VERSION], tx[USER_AGENT], tx[ORIGIN],
              tx[REQ_LEN] or 0, tx[RESP_LEN] or 0,
              tx[STATUS_CODE], tx[STATUS_MSG], tx[INFO_CODE], tx[INFO_MSG],
-             tags, tx[USERNAME], tx[PROXIED], om and ORIG_MIME_SET or nil, rm and RESP_MIME_SET or nil)
+             tags, tx[USERNAME], false, tx[PROXIED],
+             one(ORIG_FUID_SET, tx[ORIG_FUID]), one(ORIG_FNAME_SET, tx[ORIG_FNAME]), om and ORIG_MIME_SET or nil,
+             one(RESP_FUID_SET, tx[RESP_FUID]), one(RESP_FNAME_SET, tx[RESP_FNAME]), rm and RESP_MIME_SET or nil)
 end
 
 -- Emits, in request order, every transaction whose response is finished and whose request is
@@ -389,36 +387,58 @@ end
 -- trailers), a Content-Length, or for a response without either, everything up to the close.
 -- Returns the decoded length, whether the stream ended (or the framing broke) first, and
 -- "bad_chunk" when a chunk size line held no size.
-local function read_framed(r, te, clen, to_close)
+-- (daily) The fourth result is the body's media type, told in C from its first bytes as they are
+-- skipped (coding: the Content-Encoding, undone first when gzip or deflate).
+local function read_framed(r, te, clen, to_close, coding)
+  local sniff = coding or true
   if te then
     local chunked = CHUNKED[te]
     if chunked == nil then chunked = chunked_of(te) end
-    if chunked then return r:skip_chunked(LINE_MAX, HEADER_MAX) end
+    if chunked then return r:skip_chunked(LINE_MAX, HEADER_MAX, sniff) end
   end
   local len = clen and parse_length(clen)
   if len then
     if len <= 0 then return 0, false end
-    local got = r:skip(len) or 0
-    return got, got < len
+    local got, mime = r:skip(len, sniff)
+    got = got or 0
+    return got, got < len, nil, mime
   end
-  if to_close then return r:skip_all() or 0, true end
+  if to_close then
+    local got, mime = r:skip_all(sniff)
+    return got or 0, true, nil, mime
+  end
   return 0, false
 end
 
 -- The body of a message, its length counted after the content coding too when that is gzip or
--- deflate (Zeek's body lengths are decoded lengths). A fourth value names a coding that broke
--- ("inflate_error") or a count stopped at its limit ("inflate_limit").
+-- deflate (Zeek's body lengths are decoded lengths). The fourth value is the body's media type
+-- (read_framed); a fifth names a coding that broke ("inflate_error") or a count stopped at its
+-- limit ("inflate_limit").
 local function read_body(r, te, clen, to_close, ce)
   if ce then
     local coded = CODED[ce]
     if coded == nil then coded = coded_of(ce) end
     if coded and r:inflate() then
-      local _, ended, problem = read_framed(r, te, clen, to_close)
+      local _, ended, problem, mime = read_framed(r, te, clen, to_close, ce)
       local n, status = r:inflated()
-      return n, ended, problem, status and ("inflate_" .. status)
+      return n, ended, problem, mime, status and ("inflate_" .. status)
     end
   end
-  return read_framed(r, te, clen, to_close)
+  return read_framed(r, te, clen, to_close, ce)
+end
+
+-- (daily) Zeek's file fields of a body that had bytes: its file id (the k-th file of the
+-- connection) and the file name of a Content-Disposition header.
+local function filename_of(v)
+  if not v then return nil end
+  return match(v, '[Ff][Ii][Ll][Ee][Nn][Aa][Mm][Ee]%s*=%s*"([^"]*)"') or
+         match(v, "[Ff][Ii][Ll][Ee][Nn][Aa][Mm][Ee]%*%s*=%s*[%w%-]*'[%w%-]*'([^;%s]+)") or
+         match(v, "[Ff][Ii][Ll][Ee][Nn][Aa][Mm][Ee]%s*=%s*([^;%s]+)")
+end
+local function file_fields(conn, st, n, disposition)
+  if not n or n <= 0 then return false, false end
+  st.nfiles = st.nfiles + 1
+  return moonshark.file_id(conn.uid, st.nfiles), filename_of(disposition) or false
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -441,7 +461,6 @@ local function fill_request(tx, host, ua, referer, origin, auth, ctype, p1, p2, 
   if p1 or p2 or p3 or p4 or p5 or p6 or p7 then
     tx[PROXIED] = proxied_list(p1, p2, p3, p4, p5, p6, p7)
   end
-  tx[ORIG_MIME] = mime_type(ctype)
 end
 
 -- Without a SYN the engine guesses the client from the first packet; when the guessed client
@@ -497,11 +516,13 @@ local function read_request(r, conn, st, method, uri, version, ts)
     request_done(r, conn, st, tx, 0)
     return "stop"
   end
-  local ok, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7, te, clen, upgrade, ce =
-    r:header_values(HEADER_MAX, REQ_HEADERS)
+  local ok, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7, te, clen, upgrade,
+        ce, cdisp = r:header_values(HEADER_MAX, REQ_HEADERS)
   if not ok then request_done(r, conn, st, tx, 0); return "eof" end
   fill_request(tx, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7)
-  local n, ended, problem, coding = read_body(r, te, clen, false, ce)
+  local n, ended, problem, mime, coding = read_body(r, te, clen, false, ce)
+  tx[ORIG_MIME] = mime or false
+  tx[ORIG_FUID], tx[ORIG_FNAME] = file_fields(conn, st, n, cdisp)
   if problem then tag(tx, problem) end
   if coding then tag(tx, coding) end
   request_done(r, conn, st, tx, n)
@@ -607,13 +628,12 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
   if not orphan then st.nresp = st.nresp + 1 end
   tx[RESP_TS] = tx[RESP_TS] or ts
   tx[VERSION], tx[STATUS_CODE], tx[STATUS_MSG] = version, code, reason
-  local ok, ctype, te, clen, ce = r:header_values(HEADER_MAX, RESP_HEADERS)
+  local ok, _, te, clen, ce, cdisp = r:header_values(HEADER_MAX, RESP_HEADERS)
   if not ok then
     tx[RESP_DONE] = true
     if orphan then emit(conn, st, tx) else emit_ready(conn, st) end
     return "eof"
   end
-  tx[RESP_MIME] = mime_type(ctype)
   local method = tx[METHOD]
   if method then method = UPPER[method] or upper_method(method) end
   if (method == "CONNECT" and code >= 200 and code < 300) or code == 101 then
@@ -627,9 +647,10 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
     if head and head:gsub("^[\r\n]+", ""):sub(1, 5) == "HTTP/" then return nil end
     return "stop"
   end
-  local n, ended, problem, coding = 0, false, nil, nil
-  if not no_body(tx, code) then n, ended, problem, coding = read_body(r, te, clen, true, ce) end
-  tx[RESP_LEN] = n
+  local n, ended, problem, mime, coding = 0, false, nil, nil, nil
+  if not no_body(tx, code) then n, ended, problem, mime, coding = read_body(r, te, clen, true, ce) end
+  tx[RESP_LEN], tx[RESP_MIME] = n, mime or false
+  tx[RESP_FUID], tx[RESP_FNAME] = file_fields(conn, st, n, cdisp)
   if problem then tag(tx, problem) end
   if coding then tag(tx, coding) end
   tx[RESP_DONE] = true
@@ -678,7 +699,9 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
           -- HTTP/0.9 answer: everything up to the close is the body.
           st.nresp = st.nresp + 1
           next_tx[RESP_TS], next_tx[VERSION], next_tx[STATUS_CODE] = ts, "0.9", 0  -- Zeek's reading
-          next_tx[RESP_LEN] = r:skip_all() or 0
+          local n, mime = r:skip_all(true)
+          next_tx[RESP_LEN], next_tx[RESP_MIME] = n or 0, mime or false
+          next_tx[RESP_FUID] = file_fields(conn, st, n)
           next_tx[RESP_DONE] = true
           emit_ready(conn, st)
           return "eof"

@@ -41,6 +41,15 @@ static char *sink_close(sink *s)
     return s->buf;
 }
 
+/* The text without the TSV's closing "#close<TAB>time" line (its time changes run to run). */
+static char *drop_close(char *text)
+{
+    char *c = strstr(text, "\n#close\t");
+    if (c)
+        c[1] = '\0';
+    return text;
+}
+
 static void test_json_leaves_unset_fields_out_and_types_numbers(void **state)
 {
     (void)state;
@@ -121,9 +130,9 @@ static void test_table_aligns_columns_and_hides_columns_never_set(void **state)
     ms_output_time(s.out, 0, 1700000000123456789ULL);
     ms_output_end(s.out);
     char *text = sink_close(&s);
-    assert_string_equal(text, "ts            uid        ok\n"
-                              "-             Cabcdefgh  T\n"
-                              "22:13:20.123  C1         -\n");
+    assert_string_equal(text, "ts                       uid        ok\n"
+                              "-                        Cabcdefgh  T\n"
+                              "2023-11-14 22:13:20.123  C1         -\n");
     free(text);
 }
 
@@ -296,7 +305,7 @@ static void check_both_formats(const unsigned char *bytes, size_t n, bool borrow
     want = malloc(strlen(t) + strlen(ts) + 32);
     assert_non_null(want);
     sprintf(want, "\n-\t%s\t-\t%s\t-\n", t, ts);
-    got = render_one(MS_FMT_TSV, bytes, n, borrowed);
+    got = drop_close(render_one(MS_FMT_TSV, bytes, n, borrowed));
     const char *row = strstr(got, "#types");
     assert_non_null(row);
     row = strchr(row, '\n');

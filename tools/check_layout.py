@@ -32,15 +32,16 @@ LUA_FILES = {
     "budget": {"state", "ms_lua"},
     "bytes": {"state", "ms_lua"},
     "emit": {"state", "ms_lua"},
-    "reader": {"state", "ms_lua", "inflate"},
+    "reader": {"state", "ms_lua", "inflate", "sniff"},
     "inflate": set(),
     "proto": {"state", "ms_lua"},
     "text": set(),
     "digest": set(),
-    "conn": {"state", "ms_lua", "budget", "bytes", "reader", "proto"},
+    "sniff": {"state", "ms_lua"},
+    "conn": {"state", "ms_lua", "budget", "bytes", "reader", "proto", "sniff"},
     "parser_ops": {"ms_lua"},
     "runtime": {"state", "ms_lua", "budget", "bytes", "digest", "emit", "reader", "proto", "text", "conn",
-                "embedded_lua"},
+                "embedded_lua", "sniff"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

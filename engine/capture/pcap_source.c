@@ -4,8 +4,11 @@
  * applied here with pcap_offline_filter, so frame numbers stay those of the file. */
 #include "capture/source.h"
 
+#include "capture/gzip.h"
+
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 struct ms_source {
     pcap_t *pcap;
     FILE *fp;                  /* the file under pcap (owned by pcap after pcap_fopen) */
+    FILE *raw;                 /* gzip'd input: the compressed file under fp (for progress), else NULL */
     char name[256];            /* file name or interface, for messages */
     bool live;
     bool has_filter;           /* offline filter compiled into prog */
@@ -25,6 +29,8 @@ struct ms_source {
     uint64_t size;             /* file size, 0 when unknown */
     uint64_t frames;           /* frames read from the file (including filtered-out ones) */
     volatile sig_atomic_t stop;
+    int live_fd;               /* live: the selectable descriptor (reads are non-blocking), else -1 */
+    int timeout_ms;            /* live: how long one ms_source_next waits for a frame */
     char *iobuf;               /* stdio buffer of fp, freed after pcap_close */
     int linktype;
 };
@@ -32,6 +38,19 @@ struct ms_source {
 static void source_set_name(ms_source *s, const char *name)
 {
     snprintf(s->name, sizeof s->name, "%s", name);
+}
+
+/* Why libpcap refused a file, when its first bytes say it is compressed (NULL otherwise). */
+static const char *file_hint(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return NULL;
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f)
+        fclose(f);
+    return ms_gzip_compression_hint(head, n);
 }
 
 static int compile_filter(ms_source *s, const char *filter, ms_err *err)
@@ -76,9 +95,27 @@ ms_source *ms_source_open_file(const char *path, const ms_source_opts *opts, ms_
     s->iobuf = malloc(MS_SOURCE_IOBUF);
     if (s->iobuf)
         setvbuf(s->fp, s->iobuf, _IOFBF, MS_SOURCE_IOBUF);
+    if (ms_gzip_next_is_gzip(s->fp)) { /* a .pcap.gz (or gzip on stdin): read through zlib */
+        FILE *gz = ms_gzip_open(s->fp, s->name, err);
+        if (!gz) {
+            *code = MS_EFORMAT;
+            if (s->fp != stdin)
+                fclose(s->fp);
+            free(s->iobuf);
+            free(s);
+            return NULL;
+        }
+        s->raw = s->fp;
+        s->fp = gz;
+    }
     s->pcap = pcap_fopen_offline_with_tstamp_precision(s->fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!s->pcap) {
-        *code = ms_fail(err, MS_EFORMAT, "%s: not a pcap or pcapng capture (%s)", s->name, errbuf);
+        const char *hint = s->raw ? NULL : file_hint(path);
+        if (hint)
+            *code = ms_fail(err, MS_EFORMAT, "%s: not a pcap or pcapng capture: %s", s->name, hint);
+        else
+            *code = ms_fail(err, MS_EFORMAT, "%s: not a pcap or pcapng capture (%s%s)", s->name,
+                            s->raw ? "gzip'd, and inside it: " : "", errbuf);
         if (s->fp != stdin)
             fclose(s->fp);
         free(s->iobuf);
@@ -132,6 +169,13 @@ ms_source *ms_source_open_live(const char *iface, const ms_source_opts *opts, ms
         return NULL;
     }
     s->linktype = pcap_datalink(s->pcap);
+    /* Non-blocking reads and our own poll with a timeout: a blocking read on an idle interface
+     * may wait for ever (TPACKET_V3 retires no block without a packet), and the caller must get
+     * control back to look at the clock and at Ctrl-C. */
+    s->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 100;
+    s->live_fd = pcap_get_selectable_fd(s->pcap);
+    if (s->live_fd >= 0 && pcap_setnonblock(s->pcap, 1, errbuf) != 0)
+        s->live_fd = -1; /* keep blocking reads (bounded by libpcap's own timeout) */
     if (opts && opts->filter && *opts->filter) {
         if (compile_filter(s, opts->filter, err) != 0) {
             ms_source_close(s);
@@ -149,6 +193,7 @@ ms_source *ms_source_open_live(const char *iface, const ms_source_opts *opts, ms
 
 int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err)
 {
+    bool polled = false;
     for (;;) {
         if (src->stop)
             return 0;
@@ -172,8 +217,18 @@ int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err)
             frame->number = src->frames;
             return 1;
         }
-        if (rc == 0)
-            continue; /* live read timeout: look at stop and wait again */
+        if (rc == 0) {
+            if (!src->live)
+                continue;
+            if (src->live_fd >= 0 && !polled) {
+                /* nothing ready: wait for the descriptor, at most the timeout, then read once more */
+                struct pollfd pfd = { src->live_fd, POLLIN, 0 };
+                polled = true;
+                if (poll(&pfd, 1, src->timeout_ms) > 0)
+                    continue;
+            }
+            return MS_SOURCE_IDLE; /* the caller looks at the clock and at signals */
+        }
         if (rc == PCAP_ERROR_BREAK)
             return 0;
         if (src->live)
@@ -198,7 +253,7 @@ uint64_t ms_source_offset(const ms_source *src)
 {
     if (src->live || !src->size)
         return 0;
-    FILE *fp = pcap_file(src->pcap);
+    FILE *fp = src->raw ? src->raw : pcap_file(src->pcap);
     long off = fp ? ftell(fp) : -1;
     return off < 0 ? 0 : (uint64_t)off;
 }

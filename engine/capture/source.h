@@ -18,15 +18,20 @@ typedef struct ms_source_opts {
     int timeout_ms;       /* live only: read timeout, 0 means 100 */
 } ms_source_opts;
 
-/* Opens a capture file ("-" reads stdin). NULL on failure with err filled:
+/* Opens a capture file ("-" reads stdin); a gzip'd capture (.pcap.gz, or gzip bytes on stdin) is
+ * read through zlib. NULL on failure with err filled:
  * MS_EFORMAT (not a capture) or MS_EIO (cannot open), code in *code when code is non-NULL. */
 ms_source *ms_source_open_file(const char *path, const ms_source_opts *opts, ms_err *err, int *code);
 
 /* Opens a live interface. NULL on failure with err filled. */
 ms_source *ms_source_open_live(const char *iface, const ms_source_opts *opts, ms_err *err);
 
+#define MS_SOURCE_IDLE 2 /* ms_source_next: a live read timed out with no frame */
+
 /* Reads the next frame. Returns 1 with *frame filled, 0 at the end of input (or when
- * ms_source_break was called), or MS_ETRUNC / MS_EIO with err naming the file and frame. */
+ * ms_source_break was called), MS_SOURCE_IDLE when a live read waited its timeout without a
+ * frame (so the caller can look at the clock and at signals), or MS_ETRUNC / MS_EIO with err
+ * naming the file and frame. */
 int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err);
 
 /* Asks a live read loop to stop (safe from a signal handler). */

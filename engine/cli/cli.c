@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capture/source.h"
+#include "output/filter.h"
 
 void ms_cli_error(const char *fmt, ...)
 {
@@ -137,6 +139,137 @@ static _Noreturn void list_interfaces(void)
     exit(rc > 0 ? 0 : 1);
 }
 
+/* -e FIELD or -e FIELD,FIELD: each name becomes a column (the commas are cut in place). */
+static int add_select(ms_cli_opts *o, char *arg)
+{
+    for (char *name = arg; name;) {
+        char *comma = strchr(name, ',');
+        if (comma)
+            *comma = '\0';
+        if (*name) {
+            if (o->nselect >= MS_CLI_MAX_SELECT) {
+                ms_cli_error("-e: too many fields (at most %d)", MS_CLI_MAX_SELECT);
+                return MS_EINVAL;
+            }
+            o->select[o->nselect++] = name;
+        }
+        name = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Words that start a BPF expression (pcap-filter(7) primitives and qualifiers): a command line
+ * like tcpdump's, `moonshark http f.pcap tcp port 80`, ends with its filter. */
+static bool starts_bpf(const char *w)
+{
+    static const char *const words[] = {
+        "dst", "src", "host", "net", "port", "portrange", "gateway", "ether", "fddi", "tr", "wlan",
+        "ip", "ip6", "arp", "rarp", "tcp", "udp", "icmp", "icmp6", "igmp", "igrp", "pim", "ah", "esp",
+        "vrrp", "sctp", "proto", "protochain", "less", "greater", "broadcast", "multicast", "inbound",
+        "outbound", "vlan", "mpls", "pppoed", "pppoes", "geneve", "ifname", "on", "len", "not",
+        "link", "decnet", "iso", "stp", "ipx", "atalk", "llc", "type", "subtype", "dir",
+    };
+    if (w[0] == '(' || w[0] == '!')
+        return true;
+    for (size_t i = 0; i < MS_ARRAY_LEN(words); i++) {
+        size_t n = strlen(words[i]);
+        /* the word itself, a primitive with an index such as ip[8] or tcp[13], or the start of
+         * a whole expression given as one word ('tcp port 80') */
+        if (strncmp(w, words[i], n) == 0 && (w[n] == '\0' || w[n] == '[' || w[n] == ' '))
+            return true;
+    }
+    return false;
+}
+
+/* Captures and a trailing filter among the words after the options: a word naming an existing
+ * file (or '-') is a capture; the first other word that starts a BPF expression begins the
+ * filter, which takes every word after it (as tcpdump's expression does); any other word is a
+ * capture still, so a missing file is reported as missing. */
+static int take_operands(ms_cli_opts *o, int argc, char **argv, int first)
+{
+    for (int i = first; i < argc; i++) {
+        struct stat st;
+        if (strcmp(argv[i], "-") == 0 || stat(argv[i], &st) == 0 || !starts_bpf(argv[i])) {
+            if (add_input(o, argv[i]))
+                return MS_EINVAL;
+            continue;
+        }
+        if (o->filter) {
+            ms_cli_error("a filter is given twice: -f '%s' and the expression '%s...' after the captures",
+                         o->filter, argv[i]);
+            return MS_EINVAL;
+        }
+        size_t n = 0;
+        for (int k = i; k < argc; k++) {
+            size_t len = strlen(argv[k]);
+            if (n + len + 2 > sizeof o->filter_buf) {
+                ms_cli_error("the filter expression is too long (at most %zu bytes)", sizeof o->filter_buf - 1);
+                return MS_EINVAL;
+            }
+            if (n)
+                o->filter_buf[n++] = ' ';
+            memcpy(o->filter_buf + n, argv[k], len);
+            n += len;
+        }
+        o->filter_buf[n] = '\0';
+        o->filter = o->filter_buf;
+        break;
+    }
+    return 0;
+}
+
+/* -w names the directory logs go to: refuse what looks like a capture file (tcpdump's -w
+ * habit) or an existing file, before anything is read. */
+static int check_out_dir(const ms_cli_opts *o)
+{
+    const char *d = o->out_dir;
+    if (!d)
+        return 0;
+    struct stat st;
+    size_t n = strlen(d);
+    static const char *const capture_ends[] = { ".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".dmp" };
+    bool capture_name = false;
+    for (size_t i = 0; i < MS_ARRAY_LEN(capture_ends); i++) {
+        size_t m = strlen(capture_ends[i]);
+        if (n > m && strcmp(d + n - m, capture_ends[i]) == 0)
+            capture_name = true;
+    }
+    bool exists = stat(d, &st) == 0;
+    if ((exists && !S_ISDIR(st.st_mode)) || (!exists && capture_name)) {
+        ms_cli_error("-w %s: -w names a directory, where each log is written as DIR/NAME.log "
+                     "(e.g. -w logs/ gives logs/http.log); moonshark does not write packets: "
+                     "save them with tcpdump -w FILE or tshark -w FILE", d);
+        return MS_EINVAL;
+    }
+    return 0;
+}
+
+int ms_cli_no_view(const ms_cli_opts *o)
+{
+    if (o->display_filter || o->nselect) {
+        ms_cli_error("%s takes no -Y or -e: they filter and choose the fields of logs "
+                     "(moonshark http, conn, -s scripts)", o->command ? o->command : "this command");
+        return MS_EINVAL;
+    }
+    return 0;
+}
+
+FILE *ms_cli_open_output(const ms_cli_opts *o, const char *name, ms_err *err)
+{
+    if (!o->out_dir)
+        return stdout;
+    if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
+        ms_fail(err, MS_EIO, "%s: cannot create directory: %s", o->out_dir, strerror(errno));
+        return NULL;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.log", o->out_dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        ms_fail(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    return f;
+}
+
 /* The seed of connection uids when --seed is not given: $MOONSHARK_SEED, else a fresh one per run
  * (like Zeek), so logs of separate runs can be merged without uids colliding. */
 static int run_seed(uint64_t *seed)
@@ -171,7 +304,7 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
     int c;
     uint64_t n;
     bool seed_given = false;
-    while ((c = getopt_long(argc, argv, ":r:i:f:s:w:o:qhc:DZ:", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:i:f:s:w:o:qhc:DZ:lnY:e:", long_opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (add_input(o, optarg))
@@ -200,6 +333,13 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
         case 'D': list_interfaces();
         case 'Z': o->drop_user = optarg; break;
         case OPT_NO_DROP_PRIVILEGES: o->keep_root = true; break;
+        case 'l': o->line_buffered = true; break;
+        case 'n': break; /* tcpdump's "no name lookups": moonshark never resolves names */
+        case 'Y': o->display_filter = optarg; break;
+        case 'e':
+            if (add_select(o, optarg))
+                return MS_EINVAL;
+            break;
         case 'h':
             fputs(usage ? usage : "usage: moonshark COMMAND [OPTIONS] CAPTURE... (see 'moonshark --help')\n", stdout);
             return 1;
@@ -256,9 +396,21 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
             return MS_EINVAL;
         }
     }
-    for (int i = optind; i < argc; i++)
-        if (add_input(o, argv[i]))
+    if (take_operands(o, argc, argv, optind))
+        return MS_EINVAL;
+    if (check_out_dir(o))
+        return MS_EINVAL;
+    if (o->display_filter) { /* a syntax error is reported now, before anything is read */
+        ms_err ferr;
+        ms_filter *f = ms_filter_new(o->display_filter, NULL, 0, NULL, &ferr);
+        if (!f) {
+            ms_cli_error("%s", ferr.msg);
             return MS_EINVAL;
+        }
+        ms_filter_free(f);
+    }
+    if (o->iface)
+        o->line_buffered = true; /* live: records as they happen, like tcpdump -l */
     if (!seed_given && run_seed(&o->seed))
         return MS_EINVAL;
     if (o->drop_user && o->keep_root) {
@@ -284,16 +436,25 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
 /* ---- the read loop -------------------------------------------------------------------- */
 
 static volatile sig_atomic_t interrupted;
-static ms_source *volatile current_source;
 
+/* Ctrl-C / SIGTERM only raise a flag: the read loop looks at it after every frame, and a live
+ * read returns at least every read timeout (100 ms) to look, then the run ends as at the end of
+ * the input (every connection flushed, every record written, stdout flushed). */
 static void on_sigint(int sig)
 {
     (void)sig;
     interrupted = 1;
-    ms_source *s = current_source;
-    if (s)
-        ms_source_break(s);
 }
+
+/* Wall-clock time in ns (what live capture timestamps are). */
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+#define LIVE_TICK_NS 250000000ULL /* how often a live run ticks by the wall clock */
 
 static double now_seconds(void)
 {
@@ -349,12 +510,25 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
     ms_frame frame;
     ms_packet pkt;
     ms_err err;
-    uint64_t frames = 0;
+    uint64_t frames = 0, last_wall = 0;
     int rc;
-    current_source = src;
+    bool live = opts->iface != NULL;
     prog->started = prog->last_draw = now_seconds();
     prog->drawn = false;
-    while ((rc = ms_source_next(src, &frame, &err)) == 1) {
+    while ((rc = ms_source_next(src, &frame, &err)) >= 1 && !interrupted) {
+        if (live && hooks->on_tick) {
+            /* capture time stops when the interface is idle: the wall clock moves it on, so
+             * timeouts fire and finished connections are flushed while nothing arrives */
+            uint64_t now = wall_ns();
+            if (now >= last_wall + LIVE_TICK_NS) {
+                last_wall = now;
+                if (now > *last_tick)
+                    *last_tick = now;
+                hooks->on_tick(ud, *last_tick);
+            }
+        }
+        if (rc == MS_SOURCE_IDLE)
+            continue;
         frame.index = (*run_frames)++;
         ms_packet_start(&pkt, ctx, &frame);
         hooks->on_packet(ud, &pkt);
@@ -368,9 +542,10 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
         if (opts->count && *run_frames >= opts->count)
             break; /* -c N */
     }
-    current_source = NULL;
     if (prog->on)
         progress_draw(prog, src, frames, true);
+    if (rc < 0 && interrupted)
+        rc = 0; /* a read cut by the signal (stdin, a live read) is the end the user asked for */
     if (rc < 0) {
         ms_cli_error("%s", err.msg);
         return rc;

@@ -17,6 +17,8 @@
 
 #define MS_CLI_MAX_INPUTS 256
 #define MS_CLI_MAX_SCRIPTS 32
+#define MS_CLI_MAX_SELECT 64
+#define MS_CLI_FILTER_MAX 4096
 
 typedef struct ms_cli_opts {
     const char *command;                    /* "http", "layers", ... */
@@ -44,6 +46,11 @@ typedef struct ms_cli_opts {
     uint64_t count;                         /* -c N: stop after N packets in all (0 = no limit) */
     const char *drop_user;                  /* -Z USER: switch to USER once the input is open */
     bool keep_root;                         /* --no-drop-privileges (live capture as root) */
+    bool line_buffered;                     /* -l, and every live capture: each record written at once */
+    const char *display_filter;             /* -Y EXPR: records the log keeps (output/filter.h) */
+    const char *select[MS_CLI_MAX_SELECT];  /* -e FIELD (repeatable, or FIELD,FIELD): columns shown */
+    int nselect;
+    char filter_buf[MS_CLI_FILTER_MAX];     /* a trailing BPF expression (FILE... tcp port 80), joined */
 } ms_cli_opts;
 
 /* Parses argv (after the command word) into opts. Prints a clear one-line error and returns
@@ -64,6 +71,14 @@ typedef struct ms_run_hooks {
  * Returns 0, or a negative code after printing one line per failed input on stderr
  * (the loop goes on with the next input; a truncated file yields all frames before the cut). */
 int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks, void *ud);
+
+/* For commands whose output is not a log (layers, stats, streams): an error naming the command
+ * when -Y or -e was given. Returns 0 or MS_EINVAL. */
+int ms_cli_no_view(const ms_cli_opts *opts);
+
+/* Where a command that is not a log writes (layers, stats): stdout, or with -w DIR the file
+ * DIR/NAME.log (the directory made when missing). NULL with err filled when it cannot. */
+FILE *ms_cli_open_output(const ms_cli_opts *opts, const char *name, ms_err *err);
 
 /* Process exit status for a run result: 0 ok, 1 input error, 2 usage / not a capture. */
 int ms_cli_exit_code(int rc);

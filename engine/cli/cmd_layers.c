@@ -6,7 +6,7 @@
 #include "cli/commands.h"
 
 static const char layers_usage[] =
-    "usage: moonshark layers [OPTIONS] CAPTURE...\n"
+    "usage: moonshark layers [OPTIONS] CAPTURE... [FILTER EXPRESSION]\n"
     "\n"
     "Prints FRAME<TAB>STACK for every frame: the layers moonshark decodes, named like tshark's\n"
     "frame.protocols (eth:ethertype:vlan:ethertype:ip:tcp). Decoding stops at the first layer it\n"
@@ -15,8 +15,10 @@ static const char layers_usage[] =
     "shows the layers inside it. Frame numbers restart at 1 for each capture; with several\n"
     "captures, a line \"#file<TAB>NAME\" follows the frames of each one.\n"
     "\n"
-    "Options: -f EXPR (BPF filter), --lazy (decode on demand; same output), --stats (counters on\n"
-    "stderr at the end), -q, -h. See 'moonshark --help' for the rest.\n";
+    "Options: -f EXPR or a trailing FILTER EXPRESSION (BPF filter), -w DIR (write DIR/layers.log\n"
+    "instead of stdout), -l (each line at once; always so with -i), --lazy (decode on demand; same\n"
+    "output), --stats (counters on stderr at the end), -n, -q, -h. Not a log: no -Y or -e.\n"
+    "See 'moonshark --help' for the rest.\n";
 
 typedef struct layers_run {
     FILE *out;
@@ -48,22 +50,36 @@ int ms_cmd_layers(int argc, char **argv)
     int rc = ms_cli_parse(argc, argv, &opts, layers_usage);
     if (rc == 1)
         return 0;
-    if (rc)
+    if (rc || ms_cli_no_view(&opts))
         return 2;
+    ms_err err;
+    FILE *out = ms_cli_open_output(&opts, "layers", &err); /* stdout, or -w DIR: DIR/layers.log */
+    if (!out) {
+        ms_cli_error("%s", err.msg);
+        return 1;
+    }
     ms_decode_opts dopts;
     ms_decode_opts_default(&dopts);
     dopts.eager = !opts.lazy;
     ms_decode_ctx *ctx = ms_decode_ctx_new(&dopts);
     if (!ctx) {
         ms_cli_error("out of memory creating the decoder");
+        if (out != stdout)
+            fclose(out);
         return 1;
     }
     static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-    layers_run run = { stdout, ctx, opts.ninputs > 1, { 0 } };
+    if (opts.line_buffered)
+        setvbuf(out, NULL, _IOLBF, 0); /* -l or live: each frame's line at once */
+    else
+        setvbuf(out, outbuf, _IOFBF, sizeof(outbuf));
+    layers_run run = { out, ctx, opts.ninputs > 1, { 0 } };
     ms_run_hooks hooks = { on_packet, NULL, on_input_end };
     rc = ms_cli_run(&opts, ctx, &hooks, &run);
-    fflush(stdout);
+    if ((out == stdout ? fflush(out) : fclose(out)) != 0 && rc == 0) {
+        ms_cli_error("%s: cannot write the frame list", opts.out_dir ? opts.out_dir : "stdout");
+        rc = MS_EIO;
+    }
     if (opts.stats)
         ms_cmd_print_decode_stats(stderr, ms_decode_ctx_stats(ctx), false);
     ms_decode_ctx_free(ctx);

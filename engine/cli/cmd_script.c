@@ -12,7 +12,7 @@
 #include "lua/ms_lua.h"
 
 static const char script_usage[] =
-    "usage: moonshark -s FILE.lua [-s FILE2.lua ...] [OPTIONS] CAPTURE...\n"
+    "usage: moonshark -s FILE.lua [-s FILE2.lua ...] [OPTIONS] CAPTURE... [FILTER EXPRESSION]\n"
     "\n"
     "Runs your Lua parsers over the captures. A parser registers a protocol with\n"
     "moonshark.protocol{name=, tcp_ports=, udp_ports=, detect=} and emits records with\n"
@@ -20,10 +20,12 @@ static const char script_usage[] =
     "MOONSHARK_PATH (':'-separated) is loaded too.\n"
     "\n"
     "Options: --json | --tsv | --table (default: table on a terminal, TSV otherwise),\n"
-    "  -w DIR (one file per log: DIR/LOG.log), -f EXPR (BPF filter), -i IFACE (live),\n"
-    "  --stats (counters on stderr), --unsafe-lua (lift the sandbox: os, io writes, C modules),\n"
+    "  -w DIR (one file per log: DIR/LOG.log), -f EXPR or a trailing FILTER EXPRESSION (BPF),\n"
+    "  -i IFACE (live), -l (each record at once), -Y EXPR and -e FIELD (filter the records and\n"
+    "  choose the fields of every log: see 'moonshark http --help'), --stats (counters and\n"
+    "  records per log on stderr), --unsafe-lua (lift the sandbox: os, io writes, C modules),\n"
     "  --lua-mem MB (Lua memory ceiling, default 256), --gap-timeout S, --idle-timeout S,\n"
-    "  --max-conns N, --max-pages N, -q, -h.\n"
+    "  --max-conns N, --max-pages N, --seed N, -n, -q, -h.\n"
     "\n"
     "Without a capture: --stream CLIENT.bin [SERVER.bin] feeds two raw byte files as one TCP\n"
     "connection (the client's bytes, then the server's, then both ends). --stream-ports\n"
@@ -83,6 +85,10 @@ int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, 
     lopts.format = opts.format;
     lopts.out = stdout;
     lopts.out_dir = opts.out_dir;
+    lopts.live = opts.line_buffered;
+    lopts.filter = opts.display_filter;
+    lopts.select = opts.select;
+    lopts.nselect = opts.nselect;
     ms_err err;
     err.msg[0] = '\0';
     ms_lua *rt = ms_lua_new(&lopts, &err);
@@ -135,7 +141,10 @@ int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, 
     }
 
     static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    if (opts.line_buffered)
+        setvbuf(stdout, NULL, _IOLBF, 0); /* -l or live: each record as it is written */
+    else
+        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     lua_run run = { d };
     ms_run_hooks hooks = { on_packet, on_tick, NULL };
     rc = ms_cli_run(&opts, ctx, &hooks, &run);

@@ -370,7 +370,7 @@ int ms_cmd_streams(int argc, char **argv)
     int rc = ms_cli_parse(argc, argv, &opts, streams_usage);
     if (rc == 1)
         return 0;
-    if (rc)
+    if (rc || ms_cli_no_view(&opts))
         return 2;
     if (!opts.out_dir) {
         ms_cli_error("streams needs an output folder: moonshark streams CAPTURE -o DIR");

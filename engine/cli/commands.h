@@ -41,16 +41,22 @@ int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, 
 #define MS_LOG_COMMAND_OPTIONS(LOG)                                                                  \
     "Output:\n"                                                                                      \
     "  --json          JSON lines (Zeek's JSON log types: ts as epoch seconds, unset fields left out)\n" \
-    "  --tsv           Zeek-style TSV with a #fields header (the default when stdout is not a tty)\n" \
-    "  --table         aligned columns (the default on a terminal)\n"                               \
+    "  --tsv           Zeek-style TSV: #fields, #types, #open, rows, #close (the default when piped)\n" \
+    "  --table         aligned columns (the default on a terminal): dates in timestamps; a narrow\n"  \
+    "                  terminal keeps the log's main columns first, cuts long values with an\n"    \
+    "                  ellipsis and hides the other columns (--tsv, or -e, shows them)\n"           \
     "  -w DIR          write DIR/" LOG ".log (TSV, or JSON lines with --json) instead of stdout\n"   \
-    "Input: CAPTURE files (pcap or pcapng, several allowed, '-' for stdin), -r FILE, -i IFACE,\n"    \
-    "  -f EXPR (BPF filter, files and live alike), -c N (stop after N packets), --snaplen N,\n"     \
-    "  --no-promisc, -Z USER / --no-drop-privileges (see 'moonshark --help').\n"                    \
+    "  -l              each record written at once (always so with -i)\n"                          \
+    "  -e FIELD        only these fields, in this order (repeatable, or -e FIELD,FIELD)\n"          \
+    "  -Y EXPR         only the records EXPR accepts (the language: 'moonshark http --help')\n"     \
+    "Input: CAPTURE files (pcap, pcapng, .gz; several allowed, '-' for stdin), -r FILE,\n"         \
+    "  -i IFACE, -f EXPR or a trailing FILTER EXPRESSION (BPF, files and live alike), -c N (stop\n" \
+    "  after N packets), --snaplen N, --no-promisc, -n (no effect: nothing is resolved),\n"        \
+    "  -Z USER / --no-drop-privileges (see 'moonshark --help').\n"                                 \
     "Parsers: -s FILE.lua (more parsers, repeatable; $MOONSHARK_PATH dirs too), --lua-mem MB,\n"     \
     "  --unsafe-lua. Limits: --gap-timeout S (30), --idle-timeout S (300), --max-conns N,\n"         \
-    "  --max-pages N. Reporting: --stats (decode errors, gaps, drops, script errors on stderr),\n"   \
-    "  --progress / --no-progress, -q, -h.\n"
+    "  --max-pages N. Reporting: --stats (decode errors, gaps, drops, script errors, records per\n"  \
+    "  log on stderr), --seed N, --progress / --no-progress, -q, -h.\n"
 #define MS_LOG_COMMAND_EXIT                                                                          \
     "Exit status: 0 success, 1 an input failed (truncated or unreadable), 2 usage error or not a\n"  \
     "capture.\n"

@@ -301,8 +301,13 @@ ms_dispatch *ms_dispatch_new(const ms_parser *parser, const ms_dispatch_opts *op
     }
     /* the pool is handed out in order (pool_used) rather than linked up front: calloc'd pages
      * nobody touches cost nothing, and linking 64k entries cost ~10 ms at every start */
-    d->udp_seed = d->opts.tcp.uid_seed ^ 0x5544505544505550ull;
+    d->udp_seed = ms_dispatch_udp_uid_seed(d->opts.tcp.uid_seed);
     return d;
+}
+
+uint64_t ms_dispatch_udp_uid_seed(uint64_t run_seed)
+{
+    return run_seed ^ 0x5544505544505550ull;
 }
 
 void ms_dispatch_packet(ms_dispatch *d, ms_packet *pkt)

@@ -38,6 +38,10 @@ typedef struct ms_dispatch_stats {
 
 void ms_dispatch_opts_default(ms_dispatch_opts *opts);
 
+/* The seed UDP flow uids are drawn under for a run seed (ms_uid_format(seed, ms_uid_id(key,
+ * index of the flow's first frame))): `moonshark conn` names UDP flows the same way. */
+uint64_t ms_dispatch_udp_uid_seed(uint64_t run_seed);
+
 /* parser is copied (its impl must outlive the dispatcher). NULL on failure with err filled.
  * Caller frees with ms_dispatch_free (after ms_dispatch_finish). */
 ms_dispatch *ms_dispatch_new(const ms_parser *parser, const ms_dispatch_opts *opts, ms_err *err);

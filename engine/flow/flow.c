@@ -30,6 +30,29 @@ int ms_flow_key_of(const ms_packet *pkt, ms_flow_key *key, int *dir)
     return 0;
 }
 
+uint32_t ms_flow_ip_bytes(const ms_packet *pkt)
+{
+    const ms_layer *ip = NULL, *chosen = NULL;
+    for (unsigned i = 0; i < pkt->nlayers; i++) {
+        const ms_layer *l = &pkt->layers[i];
+        if (l->type == MS_LAYER_IPV4 || l->type == MS_LAYER_IPV6)
+            ip = l;
+        else if (l->type == MS_LAYER_TCP || l->type == MS_LAYER_UDP)
+            chosen = ip;
+        else if (l->type == MS_LAYER_ICMP || l->type == MS_LAYER_ICMPV6) {
+            chosen = ip;
+            break; /* what follows is the quoted packet of an error, or data */
+        }
+    }
+    if (!chosen)
+        return 0;
+    if (chosen->type == MS_LAYER_IPV4 && chosen->hdr_len >= 20)
+        return (uint32_t)chosen->data[2] << 8 | chosen->data[3];
+    if (chosen->type == MS_LAYER_IPV6 && chosen->hdr_len >= 40)
+        return 40u + ((uint32_t)chosen->data[4] << 8 | chosen->data[5]);
+    return 0;
+}
+
 static inline uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;

@@ -39,6 +39,11 @@ uint64_t ms_flow_hash(const ms_flow_key *key);
 /* The endpoints of one side of a key: side 0 = a, 1 = b. */
 ms_endpoint ms_flow_endpoint(const ms_flow_key *key, int side);
 
+/* IP-level bytes of the packet's innermost IP header (the one its transport header follows; never
+ * a header quoted inside an ICMP error): IPv4 total length, or IPv6 payload length + 40, as
+ * the header says (Zeek's ip_bytes). 0 when the packet has no such IP layer decoded. */
+uint32_t ms_flow_ip_bytes(const ms_packet *pkt);
+
 /* Formats an address ("10.0.0.1", "2001:db8::1"); returns buf. size >= 46 is always enough. */
 char *ms_addr_format(const uint8_t *addr, int family, char *buf, size_t size);
 

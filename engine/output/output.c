@@ -3,6 +3,8 @@
  * once the arena has grown to the largest record seen. */
 #include "output/output.h"
 
+#include "output/filter.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -75,6 +77,15 @@ struct ms_output {
     char *line;                /* scratch for rendering */
     size_t line_len, line_cap;
     bool oom;
+    /* what the command line adds (the end of this file) */
+    time_t opened;             /* wall-clock time of open, for the TSV #open line */
+    bool tsv_header_written;   /* #fields written: #close follows at close */
+    bool live;                 /* flush each record; tables sized from the first record */
+    ms_filter *filter;         /* -Y: records it rejects are dropped (counted in filtered); owned */
+    uint64_t filtered;
+    ms_output *proj;           /* -e: the log of the chosen columns that writes the lines; owned */
+    int *proj_src;             /* its column j is this log's column proj_src[j] */
+    int *keep_rank;            /* per column: its place in the narrow-table list, -1 if not in it */
 };
 
 static char *json_string(char *d, const char *s, size_t len);
@@ -142,6 +153,7 @@ ms_output *ms_output_open(const char *name, const ms_field_def *fields, int nfie
     snprintf(o->name, sizeof o->name, "%s", name);
     o->format = format;
     o->gen = 1; /* new columns start at 0: unset */
+    o->opened = time(NULL);
     if (dir) {
         if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
             ms_fail(err, MS_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
@@ -575,15 +587,15 @@ static char *put_seconds(char *d, uint64_t ns)
     return d + 6;
 }
 
-/* Table mode is for people: times of day in UTC with milliseconds, as tcpdump prints them
- * (TSV and JSON keep full epoch times). */
+/* Table mode is for people: date and time of day in UTC with milliseconds, as tcpdump -tttt
+ * prints them (TSV and JSON keep full epoch times). */
 static char *put_utc_time(char *d, uint64_t ns)
 {
     time_t secs = (time_t)(ns / 1000000000ULL);
     struct tm tm;
     char buf[64];
     size_t n;
-    if (!gmtime_r(&secs, &tm) || (n = strftime(buf, sizeof buf, "%H:%M:%S", &tm)) == 0)
+    if (!gmtime_r(&secs, &tm) || (n = strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm)) == 0)
         return put_seconds(d, ns);
     n = MS_MIN(n, (size_t)(FIELD_BOUND - 8));
     memcpy(d, buf, n);
@@ -876,10 +888,22 @@ static const char *type_name(ms_field_type t)
     }
 }
 
+/* Zeek's #open / #close stamp: local wall-clock time as YYYY-MM-DD-HH-MM-SS. */
+static void write_stamp(FILE *fp, const char *key, time_t t)
+{
+    struct tm tm;
+    char buf[32];
+    if (!localtime_r(&t, &tm) || strftime(buf, sizeof buf, "%Y-%m-%d-%H-%M-%S", &tm) == 0)
+        snprintf(buf, sizeof buf, "%lld", (long long)t);
+    fprintf(fp, "#%s\t%s\n", key, buf);
+}
+
 static void write_tsv_header(ms_output *o)
 {
     fprintf(o->fp, "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t%s\n",
             o->name);
+    write_stamp(o->fp, "open", o->opened);
+    o->tsv_header_written = true;
     fputs("#fields", o->fp);
     for (int i = 0; i < o->nfields; i++)
         fprintf(o->fp, "\t%s", o->fields[i].name);
@@ -900,10 +924,33 @@ static size_t display_width(const char *s, size_t len)
     return w;
 }
 
+/* What marks a value cut to its column: an ellipsis, or '~' where the locale says the terminal
+ * is not UTF-8 (LC_ALL, LC_CTYPE or LANG naming another character set). */
+static const char *cut_mark(void)
+{
+    static const char *mark;
+    if (!mark) {
+        const char *names[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+        const char *loc = NULL;
+        for (size_t i = 0; i < MS_ARRAY_LEN(names) && !loc; i++) {
+            const char *v = getenv(names[i]);
+            if (v && *v)
+                loc = v;
+        }
+        bool utf8 = !loc || strstr(loc, "UTF-8") || strstr(loc, "utf-8") || strstr(loc, "UTF8") ||
+                    strstr(loc, "utf8");
+        mark = utf8 ? "\xe2\x80\xa6" : "~";
+    }
+    return mark;
+}
+
 static void table_print_cells(ms_output *o, const char *row)
 {
     const char *p = row;
     bool first = true;
+    int last_shown = o->nfields - 1;
+    while (last_shown > 0 && o->widths[last_shown] < 0)
+        last_shown--;
     for (int i = 0; i < o->nfields; i++) {
         const char *end = strchr(p, '\t');
         size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -926,12 +973,12 @@ static void table_print_cells(ms_output *o, const char *row)
                 chars++;
             }
             fwrite(p, 1, keep, o->fp);
-            fputc('~', o->fp);
+            fputs(cut_mark(), o->fp);
             w = width;
         } else {
             fwrite(p, 1, len, o->fp);
         }
-        if (end) /* pad all but the last cell */
+        if (i < last_shown) /* pad all but the last cell shown */
             for (size_t k = w; k < width; k++)
                 fputc(' ', o->fp);
         p = end ? end + 1 : p + len;
@@ -939,37 +986,118 @@ static void table_print_cells(ms_output *o, const char *row)
     fputc('\n', o->fp);
 }
 
-/* Shrinks the widest columns until the table fits the terminal (values are cut with '~'). */
-static void table_fit_terminal(ms_output *o)
+/* Room a live table gives a column whose later values are not known yet. */
+static int live_width(ms_field_type t)
+{
+    switch (t) {
+    case MS_FIELD_TIME: return 23;      /* 2009-11-18 16:36:45.123 */
+    case MS_FIELD_ADDR: return 15;      /* 255.255.255.255 (IPv6 is cut: addresses are not) */
+    case MS_FIELD_STRING: return 16;
+    case MS_FIELD_SET: return 10;
+    case MS_FIELD_INTERVAL: return 9;
+    case MS_FIELD_PORT: return 5;
+    default: return 4;
+    }
+}
+
+/* Width of the terminal the table goes to: the window's, else $COLUMNS (a pager or a test that
+ * says how wide to be), else 0 (keep natural widths). */
+static int table_columns(ms_output *o)
 {
     struct winsize ws;
-    int cols = 0;
     if (ioctl(fileno(o->fp), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-        cols = ws.ws_col;
+        return ws.ws_col;
+    const char *env = getenv("COLUMNS");
+    int cols = env ? atoi(env) : 0;
+    return cols > 0 && cols < 100000 ? cols : 0;
+}
+
+static int table_width(const ms_output *o)
+{
+    int total = 0, visible = 0;
+    for (int i = 0; i < o->nfields; i++)
+        if (o->widths[i] >= 0) {
+            total += o->widths[i];
+            visible++;
+        }
+    return total + 2 * (visible > 0 ? visible - 1 : 0);
+}
+
+static bool cuttable(const ms_output *o, int i)
+{
+    /* only text is cut: a cut number, address or time would mislead */
+    ms_field_type t = o->fields[i].type;
+    return (t == MS_FIELD_STRING || t == MS_FIELD_SET) && strcmp(o->fields[i].name, "uid") != 0;
+}
+
+/* The narrowest the visible columns can be: text cut to TABLE_MIN_WIDTH, the rest as they are. */
+static int table_min_width(const ms_output *o)
+{
+    int total = 0, visible = 0;
+    for (int i = 0; i < o->nfields; i++)
+        if (o->widths[i] >= 0) {
+            total += cuttable(o, i) ? MS_MIN(o->widths[i], TABLE_MIN_WIDTH) : o->widths[i];
+            visible++;
+        }
+    return total + 2 * (visible > 0 ? visible - 1 : 0);
+}
+
+/* The column to hide next when the table cannot fit: first the columns the log did not name
+ * for narrow tables (ms_output_set_table_keep) — one whose value is the same in every preview
+ * row (it says nothing row to row), then the uid (for joining rather than reading), then the
+ * originator's port (ephemeral), then the rightmost — and then the named ones, the last named
+ * first. -1 when one column is left. */
+static int table_column_to_hide(const ms_output *o, const bool *constant)
+{
+    int visible = 0, last = -1, uid = -1, orig_p = -1, same = -1, kept = -1;
+    for (int i = 0; i < o->nfields; i++) {
+        if (o->widths[i] < 0)
+            continue;
+        visible++;
+        if (o->keep_rank && o->keep_rank[i] >= 0) {
+            if (kept < 0 || o->keep_rank[i] > o->keep_rank[kept])
+                kept = i;
+            continue;
+        }
+        last = i;
+        const char *name = o->fields[i].name;
+        if (strcmp(name, "uid") == 0)
+            uid = i;
+        else if (strcmp(name, "id.orig_p") == 0)
+            orig_p = i;
+        else if (constant[i] && o->fields[i].type != MS_FIELD_TIME)
+            same = i; /* the rightmost such column */
+    }
+    if (visible <= 1)
+        return -1;
+    return same >= 0 ? same : uid >= 0 ? uid : orig_p >= 0 ? orig_p : last >= 0 ? last : kept;
+}
+
+/* Fits the table to the terminal: column names are cut down to their values; columns are hidden
+ * (table_column_to_hide) while even cut text cannot make the rows fit; then the widest text
+ * columns are cut (values end in an ellipsis) until they do. TSV and JSON keep every column;
+ * -e chooses them. */
+static void table_fit_terminal(ms_output *o, const bool *constant)
+{
+    int cols = table_columns(o);
     if (cols <= 0)
         return; /* not a terminal (a file or a pipe asked for --table): keep natural widths */
-    int total = 0;
-    for (int i = 0; i < o->nfields; i++)
-        total += o->widths[i] < 0 ? 0 : o->widths[i] + 2;
-    if (total - 2 > cols) /* first cut the column names down to their values (at least 4 wide) */
+    if (table_width(o) > cols) /* first cut the column names down to their values (at least 4 wide) */
         for (int i = 0; i < o->nfields; i++)
             if (o->widths[i] > 0)
                 o->widths[i] = MS_MAX(o->value_widths[i], MS_MIN(o->widths[i], 4));
-    for (;;) {
-        int width_sum = 0, widest = -1, visible = 0;
-        for (int i = 0; i < o->nfields; i++) {
-            if (o->widths[i] < 0)
-                continue;
-            width_sum += o->widths[i];
-            visible++;
-            /* only text is cut: a cut number, address or time would mislead */
-            ms_field_type t = o->fields[i].type;
-            bool cuttable = (t == MS_FIELD_STRING || t == MS_FIELD_SET) && strcmp(o->fields[i].name, "uid") != 0;
-            if (cuttable && (widest < 0 || o->widths[i] > o->widths[widest]))
+    while (table_min_width(o) > cols) {
+        int hide = table_column_to_hide(o, constant);
+        if (hide < 0)
+            break;
+        o->widths[hide] = -1;
+    }
+    while (table_width(o) > cols) {
+        int widest = -1;
+        for (int i = 0; i < o->nfields; i++)
+            if (o->widths[i] >= 0 && cuttable(o, i) && (widest < 0 || o->widths[i] > o->widths[widest]))
                 widest = i;
-        }
-        width_sum += 2 * (visible > 0 ? visible - 1 : 0);
-        if (width_sum <= cols || widest < 0 || o->widths[widest] <= TABLE_MIN_WIDTH)
+        if (widest < 0 || o->widths[widest] <= TABLE_MIN_WIDTH)
             return;
         o->widths[widest]--;
     }
@@ -995,13 +1123,25 @@ static void table_fix_widths(ms_output *o)
         o->oom = true;
         return;
     }
-    for (int i = 0; i < o->nfields; i++)
+    /* constant[i]: the column has one value in every preview row (two rows at least) */
+    bool *constant = calloc((size_t)o->nfields ? (size_t)o->nfields : 1, sizeof *constant);
+    if (!constant) {
+        free(used);
+        o->oom = true;
+        return;
+    }
+    for (int i = 0; i < o->nfields; i++) {
         o->widths[i] = (int)MS_MIN(strlen(o->fields[i].name), (size_t)TABLE_MAX_WIDTH);
+        constant[i] = o->nrows >= 2 && !o->live;
+        if (o->live) /* later rows are not seen yet: leave them room */
+            o->widths[i] = MS_MAX(o->widths[i], live_width(o->fields[i].type));
+    }
     for (int r = 0; r < o->nrows; r++) {
-        const char *p = o->rows[r];
+        const char *p = o->rows[r], *q = o->rows[0];
         for (int i = 0; i < o->nfields; i++) {
-            const char *end = strchr(p, '\t');
+            const char *end = strchr(p, '\t'), *qend = strchr(q, '\t');
             size_t len = end ? (size_t)(end - p) : strlen(p);
+            size_t qlen = qend ? (size_t)(qend - q) : strlen(q);
             int w = (int)MS_MIN(display_width(p, len), (size_t)TABLE_MAX_WIDTH);
             if (w > o->widths[i])
                 o->widths[i] = w;
@@ -1009,14 +1149,18 @@ static void table_fix_widths(ms_output *o)
                 o->value_widths[i] = w;
             if (!(len == 1 && p[0] == '-'))
                 used[i] = true;
+            if (len != qlen || memcmp(p, q, len) != 0)
+                constant[i] = false;
             p = end ? end + 1 : p + len;
+            q = qend ? qend + 1 : q + qlen;
         }
     }
     for (int i = 0; i < o->nfields; i++)
         if (!used[i] && o->nrows > 0)
             o->widths[i] = -1;
     free(used);
-    table_fit_terminal(o);
+    table_fit_terminal(o, constant);
+    free(constant);
     o->widths_fixed = true;
     /* header line from the field names */
     o->line_len = 0;
@@ -1047,8 +1191,12 @@ static size_t write_line(const char *s, size_t n, FILE *fp)
 #endif
 }
 
+static int view_end(ms_output *o);
+
 int ms_output_end(ms_output *o)
 {
+    if (o->filter || o->proj)
+        return view_end(o); /* -Y / -e: the view decides, and writes through o->proj */
     o->line_len = 0;
     if (o->format == MS_FMT_AUTO)
         o->format = MS_FMT_TSV;
@@ -1073,6 +1221,8 @@ int ms_output_end(ms_output *o)
     if (o->format == MS_FMT_TABLE) {
         if (o->widths_fixed) {
             table_print_cells(o, o->line);
+            if (o->live)
+                fflush(o->fp);
             return 0;
         }
         char *copy = strdup(o->line ? o->line : "");
@@ -1085,13 +1235,17 @@ int ms_output_end(ms_output *o)
         }
         o->rows = rows;
         o->rows[o->nrows++] = copy;
-        if (o->nrows >= TABLE_PREVIEW_ROWS)
+        if (o->nrows >= (o->live ? 1 : TABLE_PREVIEW_ROWS))
             table_fix_widths(o);
+        if (o->live)
+            fflush(o->fp);
         return 0;
     }
-    if (o->format == MS_FMT_TSV && o->records == 1)
+    if (o->format == MS_FMT_TSV && !o->tsv_header_written)
         write_tsv_header(o);
     if (write_line(o->line, o->line_len, o->fp) != o->line_len)
+        return MS_EIO;
+    if (o->live && fflush(o->fp) != 0)
         return MS_EIO;
     return 0;
 }
@@ -1101,19 +1255,9 @@ int ms_output_flush(ms_output *o)
     return o && fflush(o->fp) != 0 ? MS_EIO : 0;
 }
 
-int ms_output_close(ms_output *o)
+/* Frees what the sink holds (the stream is left alone). */
+static void output_free(ms_output *o)
 {
-    if (!o)
-        return 0;
-    int rc = 0;
-    if (o->format == MS_FMT_TABLE && !o->widths_fixed && o->nrows > 0)
-        table_fix_widths(o);
-    if ((o->format == MS_FMT_TSV || o->format == MS_FMT_AUTO) && o->records == 0 && o->own_fp)
-        write_tsv_header(o); /* a log file always says what it would hold */
-    if (fflush(o->fp) != 0)
-        rc = MS_EIO;
-    if (o->own_fp && fclose(o->fp) != 0)
-        rc = MS_EIO;
     for (int i = 0; i < o->nfields; i++)
         free((char *)o->fields[i].name);
     for (int r = 0; r < o->nrows; r++)
@@ -1129,6 +1273,181 @@ int ms_output_close(ms_output *o)
     free(o->widths);
     free(o->value_widths);
     free(o->line);
+    ms_filter_free(o->filter);
+    free(o->proj_src);
+    free(o->keep_rank);
     free(o);
+}
+
+int ms_output_close(ms_output *o)
+{
+    if (!o)
+        return 0;
+    int rc = 0;
+    ms_output *shown = o->proj ? o->proj : o; /* the sink that writes the lines */
+    if (shown->format == MS_FMT_TABLE && !shown->widths_fixed && shown->nrows > 0)
+        table_fix_widths(shown);
+    if ((shown->format == MS_FMT_TSV || shown->format == MS_FMT_AUTO) && !shown->tsv_header_written && o->own_fp)
+        write_tsv_header(shown); /* a log file always says what it would hold */
+    if (shown->tsv_header_written)
+        write_stamp(o->fp, "close", time(NULL));
+    if (fflush(o->fp) != 0)
+        rc = MS_EIO;
+    if (o->own_fp && fclose(o->fp) != 0)
+        rc = MS_EIO;
+    if (o->proj)
+        output_free(o->proj);
+    output_free(o);
     return rc;
+}
+
+/* ---- live output and views (-l, -Y, -e) --------------------------------------------------- */
+
+uint64_t ms_output_filtered(const ms_output *o)
+{
+    return o->filtered;
+}
+
+int ms_output_set_table_keep(ms_output *o, const char *const *names, int n)
+{
+    int *rank = malloc((size_t)(o->nfields ? o->nfields : 1) * sizeof *rank);
+    if (!rank)
+        return MS_ENOMEM;
+    for (int i = 0; i < o->nfields; i++)
+        rank[i] = -1;
+    for (int k = 0; k < n; k++) {
+        int idx = ms_output_field_index(o, names[k]);
+        if (idx >= 0 && rank[idx] < 0)
+            rank[idx] = k;
+    }
+    free(o->keep_rank);
+    o->keep_rank = rank;
+    return 0;
+}
+
+void ms_output_set_live(ms_output *o, bool live)
+{
+    o->live = live;
+    if (o->proj)
+        o->proj->live = live;
+}
+
+bool ms_output_get(const ms_output *o, int idx, ms_output_value *v)
+{
+    if (idx < 0 || idx >= o->nfields || o->vals[idx].gen != o->gen)
+        return false;
+    const field_value *fv = &o->vals[idx];
+    memset(v, 0, sizeof *v);
+    v->type = o->fields[idx].type;
+    if (v->type == MS_FIELD_SET) {
+        v->nitems = fv->len;
+    } else if (is_string_type(v->type)) {
+        v->str = value_bytes(o, fv);
+        v->len = fv->len;
+    } else if (v->type == MS_FIELD_BOOL) {
+        v->b = fv->v.b; /* the union member that was set, by the field's type */
+    } else if (v->type == MS_FIELD_DOUBLE) {
+        v->d = fv->v.d;
+    } else if (v->type == MS_FIELD_INT || v->type == MS_FIELD_INTERVAL) {
+        v->i = fv->v.i;
+    } else {
+        v->u = fv->v.u;
+    }
+    return true;
+}
+
+void ms_output_item(const ms_output *o, int idx, uint32_t k, const char **s, size_t *len)
+{
+    const field_value *v = &o->vals[idx];
+    const set_item *it = &o->set_items[v->off + k];
+    *s = item_bytes(o, it);
+    *len = it->len;
+}
+
+int ms_output_set_view(ms_output *o, const char *filter, const char *const *select, int nselect, ms_err *err)
+{
+    if (o->records || o->filter || o->proj)
+        return ms_fail(err, MS_EINVAL, "log %s: a view is set once, before the first record", o->name);
+    if (filter && *filter) {
+        o->filter = ms_filter_new(filter, o->fields, o->nfields, o->name, err);
+        if (!o->filter)
+            return MS_EINVAL;
+    }
+    if (nselect <= 0)
+        return 0;
+    ms_field_def *defs = calloc((size_t)nselect, sizeof *defs);
+    o->proj_src = calloc((size_t)nselect, sizeof *o->proj_src);
+    if (!defs || !o->proj_src) {
+        free(defs);
+        return ms_fail(err, MS_ENOMEM, "out of memory choosing the columns of log %s", o->name);
+    }
+    for (int j = 0; j < nselect; j++) {
+        int idx = ms_output_field_index(o, select[j]);
+        if (idx < 0) {
+            free(defs);
+            return ms_filter_unknown_field(err, "-e", select[j], o->name, o->fields, o->nfields);
+        }
+        o->proj_src[j] = idx;
+        defs[j] = o->fields[idx];
+    }
+    /* the chosen columns form a log of their own on the same stream, which writes every line */
+    o->proj = ms_output_open(o->name, defs, nselect, o->format, o->fp, NULL, err);
+    free(defs);
+    if (!o->proj)
+        return MS_ENOMEM;
+    if (ms_output_nfields(o->proj) != nselect) {
+        output_free(o->proj);
+        o->proj = NULL;
+        return ms_fail(err, MS_EINVAL, "-e: a field is named twice");
+    }
+    o->proj->opened = o->opened;
+    o->proj->live = o->live;
+    return 0;
+}
+
+/* ms_output_end under a view: the filter decides; the chosen columns are handed to o->proj
+ * (borrowing this record's bytes, which stay put until this returns). */
+static int view_end(ms_output *o)
+{
+    if (o->oom)
+        return MS_ENOMEM;
+    o->records++;
+    if (o->filter && !ms_filter_match(o->filter, o)) {
+        o->filtered++;
+        return 0;
+    }
+    if (!o->proj) { /* -Y alone: render as usual */
+        ms_filter *f = o->filter;
+        o->filter = NULL;
+        o->records--;
+        int rc = ms_output_end(o);
+        o->filter = f;
+        return rc;
+    }
+    ms_output *p = o->proj;
+    ms_output_begin(p);
+    for (int j = 0; j < p->nfields; j++) {
+        const field_value *v = &o->vals[o->proj_src[j]];
+        if (v->gen != o->gen)
+            continue;
+        ms_field_type t = p->fields[j].type;
+        if (t == MS_FIELD_SET) {
+            for (uint32_t k = 0; k < v->len; k++) {
+                const set_item *it = &o->set_items[v->off + k];
+                ms_output_set_add_borrowed(p, j, item_bytes(o, it), it->len);
+            }
+            if (v->len == 0) { /* an empty set is set: "(empty)" */
+                p->vals[j].gen = p->gen;
+                p->vals[j].off = (uint32_t)p->nset_items;
+                p->vals[j].len = 0;
+            }
+        } else if (is_string_type(t)) {
+            ms_output_str_borrowed(p, j, value_bytes(o, v), v->len);
+        } else {
+            p->vals[j].v = v->v;
+            p->vals[j].gen = p->gen;
+        }
+    }
+    o->header_done = true;
+    return ms_output_end(p);
 }

@@ -76,9 +76,46 @@ int ms_output_end(ms_output *out);
  * its preview until its widths are fixed). 0 or MS_EIO. */
 int ms_output_flush(ms_output *out);
 
-/* Flushes pending table rows and the stream; writes the #close line for TSV files. */
+/* Flushes pending table rows and the stream; writes the #close line for TSV. */
 int ms_output_close(ms_output *out);
 
+/* Records ended so far (ms_output_end), and how many of them the view's filter dropped. */
 uint64_t ms_output_records(const ms_output *out);
+uint64_t ms_output_filtered(const ms_output *out);
+
+/* ---- what the command line adds: live output and views (-l, -Y, -e) ---------------------- */
+
+/* The columns a table narrower than its rows keeps longest, most important first (the others
+ * are hidden first). Names the log does not have are ignored. Call before the first record;
+ * a -e view's own columns are all kept alike. */
+int ms_output_set_table_keep(ms_output *out, const char *const *names, int n);
+
+/* Live output: every record reaches the stream at once (flushed), and a table sizes its columns
+ * from the first record instead of a preview of 64 (with room for longer values to come). */
+void ms_output_set_live(ms_output *out, bool live);
+
+/* A view of the log: only the records that the filter expression accepts (engine/output/filter.h;
+ * NULL or "" keeps every record) are written, with only the columns named in select, in that
+ * order (nselect 0 keeps them all). Call before the first record. Returns 0, or MS_EINVAL with
+ * err saying what is wrong (a syntax error, or a field the log does not have). */
+int ms_output_set_view(ms_output *out, const char *filter, const char *const *select, int nselect,
+                       ms_err *err);
+
+/* One field of the record being built (between begin and end), for the filter. */
+typedef struct ms_output_value {
+    ms_field_type type;
+    const char *str;   /* strings and addresses: the bytes (not NUL-terminated), len of them */
+    size_t len;
+    uint64_t u;        /* count, port, time (ns) */
+    int64_t i;         /* int, interval (ns) */
+    double d;          /* double */
+    bool b;            /* bool */
+    uint32_t nitems;   /* set: the number of items (ms_output_item) */
+} ms_output_value;
+
+/* Fills v and returns true when field idx is set in the current record. */
+bool ms_output_get(const ms_output *out, int idx, ms_output_value *v);
+/* Item k of set field idx of the current record (borrowed until ms_output_end). */
+void ms_output_item(const ms_output *out, int idx, uint32_t k, const char **s, size_t *len);
 
 #endif

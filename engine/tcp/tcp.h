@@ -42,6 +42,7 @@ typedef struct ms_tcp_segment {
     uint32_t len;
     uint64_t ts_ns;
     uint64_t frame_index;    /* ms_frame.index of the packet (names the connection it opens) */
+    uint32_t ip_len;         /* IP-level bytes of the packet (total length; 0 when unknown) */
 } ms_tcp_segment;
 
 /* Per-half accounting: seen = delivered + overlap + discarded (+ queued), exactly. The fields
@@ -49,6 +50,7 @@ typedef struct ms_tcp_segment {
 typedef struct ms_tcp_half_stats {
     uint64_t packets;          /* segments seen on this half (with or without payload) */
     uint64_t bytes_seen;       /* payload bytes seen, counting every copy */
+    uint64_t ip_bytes;         /* IP-level bytes of those segments (Zeek's orig_ip_bytes) */
     uint64_t first_ts_ns, last_ts_ns;
     uint64_t bytes_delivered;  /* bytes handed to data() (kept bytes count once) */
     uint64_t bytes_overlap;    /* bytes seen again (retransmissions, overlaps), dropped */
@@ -113,6 +115,10 @@ typedef struct ms_tcp_conn_info {
 } ms_tcp_conn_info;
 
 const ms_tcp_conn_info *ms_tcp_conn_get_info(const ms_tcp_conn *conn);
+
+/* What new_stream returned for the connection, kept after complete() until the connection is
+ * removed (for a removed hook that needs the consumer's own state; the consumer frees it there). */
+void *ms_tcp_conn_user(const ms_tcp_conn *conn);
 
 /* The consumer's side. `stream` is whatever new_stream returned; the assembler passes it back. */
 typedef struct ms_tcp_stream_ops {

@@ -92,6 +92,11 @@ const ms_tcp_conn_info *ms_tcp_conn_get_info(const ms_tcp_conn *conn)
     return &conn->info;
 }
 
+void *ms_tcp_conn_user(const ms_tcp_conn *conn)
+{
+    return conn->user;
+}
+
 void ms_tcp_set_removed_hook(ms_tcp_assembler *a, ms_tcp_removed_fn removed)
 {
     a->removed = removed;
@@ -758,6 +763,7 @@ static ms_tcp_conn *new_conn(ms_tcp_assembler *a, const ms_flow_key *key, uint64
     if (a->ops.new_stream) {
         a->depth++;
         c->stream = a->ops.new_stream(a->factory, c, seg, dir);
+        c->user = c->stream;
         a->depth--;
     }
     return c;
@@ -804,6 +810,7 @@ static inline void count_segment(ms_tcp_assembler *a, ms_tcp_conn *c, ms_tcp_hal
 {
     st->packets++;
     st->bytes_seen += len;
+    st->ip_bytes += seg->ip_len;
     a->stats.bytes_seen += len;
     if (!st->first_ts_ns)
         st->first_ts_ns = seg->ts_ns;

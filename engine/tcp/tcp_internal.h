@@ -73,7 +73,8 @@ struct ms_tcp_conn {
     /* lookup and per-packet fields first: they share the first cache lines with the key */
     uint64_t hash;
     ms_tcp_conn *hnext;        /* hash chain */
-    void *stream;              /* what new_stream returned */
+    void *stream;              /* what new_stream returned (NULL once completed) */
+    void *user;                /* what new_stream returned, kept until removal (ms_tcp_conn_user) */
     uint64_t lru_ts_ns;        /* capture time of the last move to the LRU tail */
     int client_side;           /* key side (0 = a, 1 = b) of the client */
     bool completed;            /* complete() was called: lingering to absorb late packets */

@@ -43,6 +43,7 @@ bool ms_tcp_assemble_packet(ms_tcp_assembler *a, ms_packet *pkt)
         .len = pkt->payload ? pkt->payload_len : 0,
         .ts_ns = pkt->frame.ts_ns,
         .frame_index = pkt->frame.index,
+        .ip_len = ms_flow_ip_bytes(pkt),
     };
     ms_tcp_assemble_hashed(a, &key, ms_tcp_key_hash_seeded(a->hash_seed, &key), dir, &seg);
     return true;

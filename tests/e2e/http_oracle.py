@@ -367,11 +367,13 @@ def main():
     for kk in stale:
         print("http_oracle: note: reviewed difference no longer seen: %s %s %s %r" % kk)
     # response side: the 15 status differences are deliberately broken status lines
-    # (docs/http-oracle.md); content type suffers the output.c set bug until it is fixed
+    # (docs/http-oracle.md). The content type is a figure only: resp_mime_types are told from the
+    # body's bytes, as Zeek does (issue 15; checked against Zeek in http_mime.sh), where tshark
+    # reports the Content-Type header (application/octet-stream on most evader bodies)
     checks = [("parser agreement", agreement >= a.min), ("raw agreement", raw >= a.min),
               ("host", host_pct >= a.min),
               ("user_agent", ua_pct >= a.min), ("response status", status_pct >= 97.0),
-              ("response content type", ctype_pct >= 95.0), ("no crash", crashed == 0)]
+              ("no crash", crashed == 0)]
     npass = sum(1 for _n, c in checks if c)
     for n, c in checks:
         if not c:

@@ -41,7 +41,7 @@ accepted() {
         grep -ho '{ *"[a-z0-9][a-z0-9-]*", *\(no\|required\|optional\)_argument' "$@" | sed 's/^{ *"\([^"]*\)".*/--\1/'
         grep -ho 'getopt\(_long\)\{0,1\} *([^;"]*"[^"]*"' "$@" | sed 's/.*"\([^"]*\)"$/\1/' | tr -d ':' | fold -w1 | sed 's/^/-/'
         grep -ho 'strcmp([^,]*, *"-[^"]*")' "$@" | sed 's/.*"\(-[^"]*\)")$/\1/'
-    } | grep -vx -e '--' | sort -u   # "--" ends the options; it is no option of its own
+    } | grep -vx -e '--' -e '-' | sort -u   # "--" ends the options and "-" is stdin: no options of their own
 }
 # the item terms of "Common options:" in the main help, one option per line
 common_items() {

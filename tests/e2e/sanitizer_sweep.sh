@@ -22,8 +22,10 @@ fi
 BUILD_DIR=${BUILD_DIR:-$(cd "$(dirname "$MOONSHARK")" && pwd)}
 san_dir=$(cd "$BUILD_DIR/.." && pwd)/build-san
 san=$san_dir/moonshark
-if [ ! -x "$san" ] && [ "$san_dir" = "$top/build-san" ]; then
-    echo "sanitizer_sweep: $san not found; building it (make SAN=1 build-san/moonshark)"
+if [ "$san_dir" = "$top/build-san" ]; then
+    # (re)built every time: make does nothing when it is current, and a stale binary whose
+    # objects predate a header change reports bogus errors
+    [ -x "$san" ] || echo "sanitizer_sweep: $san not found; building it (make SAN=1 build-san/moonshark)"
     (cd "$top" && make --no-print-directory SAN=1 build-san/moonshark > /dev/null 2>&1)
 fi
 if [ ! -x "$san" ]; then

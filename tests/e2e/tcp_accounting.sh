@@ -81,6 +81,8 @@ for line in open(sys.argv[2]):
     if not line.startswith('{'):
         continue
     r = json.loads(line)
+    if r.get('proto') != 'tcp':  # conn also lists UDP and ICMP flows (checked in conn_udp.sh)
+        continue
     o = (r['id.orig_h'], r['id.orig_p']); p = (r['id.resp_h'], r['id.resp_p'])
     ours[(o, p)] += r['orig_pkts']; ours[(p, o)] += r['resp_pkts']
 theirs = collections.Counter()

@@ -16,8 +16,8 @@ export CC PCAPS FUZZ_DIR
 mkdir -p "$FUZZ_DIR/obj" "$FUZZ_DIR/gen"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-PKG_CFLAGS=$(pkg-config --cflags libpcap lua5.4 zlib 2>/dev/null)
-PKG_LIBS=$(pkg-config --libs libpcap lua5.4 zlib 2>/dev/null)
+PKG_CFLAGS=$(pkg-config --cflags libpcap lua5.4 libmagic zlib 2>/dev/null)
+PKG_LIBS=$(pkg-config --libs libpcap lua5.4 libmagic zlib 2>/dev/null)
 CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -Iengine -I. $PKG_CFLAGS"
 
 # the engine as objects instrumented for the fuzzer (rebuilt when a source is newer)
