@@ -134,7 +134,7 @@ install: all $(MAN)
 	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libmoonshark.a
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: moonshark' \
 	    'Description: packet-analysis engine: capture, decode, TCP reassembly, Lua 5.4 parsers' \
-	    'Version: $(VERSION)' 'Requires: libpcap lua5.4' 'Libs: -L$${libdir} -lmoonshark -lm' \
+	    'Version: $(VERSION)' 'Requires: $(PKGS)' 'Libs: -L$${libdir} -lmoonshark -lm' \
 	    'Cflags: -I$${includedir}/moonshark -I$${includedir}' > $(DESTDIR)$(LIBDIR)/pkgconfig/moonshark.pc
 	for h in $(PUBLIC_HEADERS); do \
 	    install -D -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/moonshark/$${h#engine/} || exit 1; done

@@ -267,7 +267,7 @@ local function state(conn)
     -- every field the parser sets later is named here, so the table is made at its full size
     st = { tx = {}, head = 1, nreq = 0, nresp = 0, ended = {},
            swapped = false, nswaps = 0, emitted_early = 0, cur_req = false, cur_resp = false, late = 0,
-           has09 = false, nfiles = 0 }
+           has09 = false }
     conn.http = st
   end
   return st
@@ -427,18 +427,18 @@ local function read_body(r, te, clen, to_close, ce)
   return read_framed(r, te, clen, to_close, ce)
 end
 
--- (daily) Zeek's file fields of a body that had bytes: its file id (the k-th file of the
--- connection) and the file name of a Content-Disposition header.
+-- (daily) Zeek's file fields of a body that had bytes: its file id and the file name of a
+-- Content-Disposition header. The id is numbered by the transaction and side, not by the order
+-- bodies end in, so it does not depend on how the two directions interleave.
 local function filename_of(v)
   if not v then return nil end
   return match(v, '[Ff][Ii][Ll][Ee][Nn][Aa][Mm][Ee]%s*=%s*"([^"]*)"') or
          match(v, "[Ff][Ii][Ll][Ee][Nn][Aa][Mm][Ee]%*%s*=%s*[%w%-]*'[%w%-]*'([^;%s]+)") or
          match(v, "[Ff][Ii][Ll][Ee][Nn][Aa][Mm][Ee]%s*=%s*([^;%s]+)")
 end
-local function file_fields(conn, st, n, disposition)
+local function file_fields(conn, tx, side, n, disposition)
   if not n or n <= 0 then return false, false end
-  st.nfiles = st.nfiles + 1
-  return moonshark.file_id(conn.uid, st.nfiles), filename_of(disposition) or false
+  return moonshark.file_id(conn.uid, 2 * tx[DEPTH] + side), filename_of(disposition) or false
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -522,7 +522,7 @@ local function read_request(r, conn, st, method, uri, version, ts)
   fill_request(tx, host, ua, referer, origin, auth, ctype, p1, p2, p3, p4, p5, p6, p7)
   local n, ended, problem, mime, coding = read_body(r, te, clen, false, ce)
   tx[ORIG_MIME] = mime or false
-  tx[ORIG_FUID], tx[ORIG_FNAME] = file_fields(conn, st, n, cdisp)
+  tx[ORIG_FUID], tx[ORIG_FNAME] = file_fields(conn, tx, 0, n, cdisp)
   if problem then tag(tx, problem) end
   if coding then tag(tx, coding) end
   request_done(r, conn, st, tx, n)
@@ -650,7 +650,7 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
   local n, ended, problem, mime, coding = 0, false, nil, nil, nil
   if not no_body(tx, code) then n, ended, problem, mime, coding = read_body(r, te, clen, true, ce) end
   tx[RESP_LEN], tx[RESP_MIME] = n, mime or false
-  tx[RESP_FUID], tx[RESP_FNAME] = file_fields(conn, st, n, cdisp)
+  tx[RESP_FUID], tx[RESP_FNAME] = file_fields(conn, tx, 1, n, cdisp)
   if problem then tag(tx, problem) end
   if coding then tag(tx, coding) end
   tx[RESP_DONE] = true
@@ -701,7 +701,7 @@ local function run_responses(r, conn, st, resyncing, first_line, first_ts)
           next_tx[RESP_TS], next_tx[VERSION], next_tx[STATUS_CODE] = ts, "0.9", 0  -- Zeek's reading
           local n, mime = r:skip_all(true)
           next_tx[RESP_LEN], next_tx[RESP_MIME] = n or 0, mime or false
-          next_tx[RESP_FUID] = file_fields(conn, st, n)
+          next_tx[RESP_FUID] = file_fields(conn, next_tx, 1, n)
           next_tx[RESP_DONE] = true
           emit_ready(conn, st)
           return "eof"

@@ -49,7 +49,7 @@ else
     for cap in zeek/tls/tls1_1.pcap tcpdump/dns_tcp.pcap zeek/smtp.pcap \
                suricata-verify/http-protocol-inspect-v2__http.pcap zeek/tls/tls-fragmented-handshake.pcap; do
         [ -f "$PCAPS/$cap" ] || { echo "dns_tls_cli: SKIP $cap (not found)"; continue; }
-        name=$(echo "$cap" | tr '/' '_')
+        name=$(echo "$cap" | tr '/.' '__')   # not ending in .pcap: -w refuses capture names
         "$MOONSHARK" all -w "$tmp/$name" --tsv --no-progress "$PCAPS/$cap" 2> "$tmp/err"; rc=$?
         check "$rc" 0 "all on $cap exits 0"
         n=0
