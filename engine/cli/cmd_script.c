@@ -93,6 +93,7 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
     ms_decode_opts dopts;
     ms_decode_opts_default(&dopts);
     dopts.eager = false; /* the dispatcher decodes only down to the transport layer */
+    dopts.verify_checksums = false; /* nothing past decode reads the IPv4 checksum flag */
     ms_decode_ctx *ctx = ms_decode_ctx_new(&dopts);
     ms_dispatch_opts dsp;
     ms_dispatch_opts_default(&dsp);
