@@ -488,7 +488,31 @@ const ms_lua_stats *ms_lua_get_stats(ms_lua *rt)
 
 void ms_lua_print_stats(ms_lua *rt, FILE *fp)
 {
-    const ms_lua_stats *s = &rt->stats;
+    ms_lua_print_counters(&rt->stats, fp);
+}
+
+void ms_lua_stats_add(ms_lua_stats *sum, const ms_lua_stats *s)
+{
+    sum->script_errors += s->script_errors;
+    sum->records += s->records;
+    sum->records_dropped += s->records_dropped;
+    sum->calls += s->calls;
+    sum->bytes_in += s->bytes_in;
+    sum->bytes_parsed += s->bytes_parsed;
+    sum->bytes_skipped += s->bytes_skipped;
+    sum->bytes_dropped += s->bytes_dropped;
+    sum->bytes_gap += s->bytes_gap;
+    sum->conns += s->conns;
+    sum->conns_unparsed += s->conns_unparsed;
+    sum->datagrams += s->datagrams;
+    sum->mem_limit_hits += s->mem_limit_hits;
+    sum->budget_hits += s->budget_hits;
+    sum->mem_used += s->mem_used;
+    sum->mem_peak += s->mem_peak;
+}
+
+void ms_lua_print_counters(const ms_lua_stats *s, FILE *fp)
+{
     fprintf(fp, "lua.script_errors %llu\n", (unsigned long long)s->script_errors);
     fprintf(fp, "lua.records %llu\n", (unsigned long long)s->records);
     fprintf(fp, "lua.records_dropped %llu\n", (unsigned long long)s->records_dropped);

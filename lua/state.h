@@ -7,6 +7,7 @@
 #define MS_LUA_STATE_H
 
 #include <signal.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -141,6 +142,7 @@ struct ms_lua {
     /* lazily armed budget (see runtime.c); fields read by the SIGVTALRM handler are volatile */
     bool lazy_budget;         /* count hook armed by the timer (else always on) */
     bool timer_on;            /* this runtime counts as a timer user */
+    timer_t budget_timer;     /* CPU-time timer of the thread that made the runtime (when timer_on) */
     volatile sig_atomic_t in_call;   /* a call into Lua is running */
     volatile sig_atomic_t armed;     /* the count hook is on for this call */
     volatile unsigned long call_seq; /* calls entered */

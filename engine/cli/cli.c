@@ -40,6 +40,7 @@ enum {
     OPT_JSON = 1000, OPT_TSV, OPT_TABLE, OPT_STATS, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_LAZY, OPT_EAGER,
     OPT_SNAPLEN, OPT_NO_PROMISC, OPT_GAP_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_MAX_PAGES,
     OPT_LUA_MEM, OPT_UNSAFE_LUA, OPT_VERSION, OPT_SEED,
+    OPT_THREADS,
 };
 
 static const struct option long_opts[] = {
@@ -59,6 +60,7 @@ static const struct option long_opts[] = {
     { "max-pages", required_argument, NULL, OPT_MAX_PAGES },
     { "lua-mem", required_argument, NULL, OPT_LUA_MEM },
     { "seed", required_argument, NULL, OPT_SEED },
+    { "threads", required_argument, NULL, OPT_THREADS },
     { "unsafe-lua", no_argument, NULL, OPT_UNSAFE_LUA },
     { "version", no_argument, NULL, OPT_VERSION },
     { "help", no_argument, NULL, 'h' },
@@ -198,6 +200,15 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
             if (parse_count("--seed", optarg, UINT64_MAX, &o->seed))
                 return MS_EINVAL;
             seed_given = true;
+            break;
+        case OPT_THREADS:
+            if (parse_count("--threads", optarg, 64, &n))
+                return MS_EINVAL;
+            if (n == 0) {
+                ms_cli_error("--threads: '%s' is not a number from 1 to 64", optarg);
+                return MS_EINVAL;
+            }
+            o->threads = (int)n;
             break;
         case ':':
             ms_cli_error("option %s needs a value (see 'moonshark %s%s--help')", argv[optind - 1],

@@ -41,6 +41,7 @@ typedef struct ms_cli_opts {
     uint64_t max_pages;                     /* --max-pages N (0 = default) */
     uint64_t lua_mem_mb;                    /* --lua-mem MB (0 = default) */
     uint64_t seed;                          /* --seed N, $MOONSHARK_SEED, or drawn per run: uids */
+    int threads;                            /* --threads N (0 = not given: the cores available) */
 } ms_cli_opts;
 
 /* Parses argv (after the command word) into opts. Prints a clear one-line error and returns

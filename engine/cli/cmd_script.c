@@ -1,8 +1,11 @@
 /* cmd_script.c — `moonshark -s FILE.lua [-s FILE2.lua] [OPTIONS] CAPTURE...`: runs user parsers over
  * captures (records to stdout: table on a terminal, TSV when piped, --json, -w DIR for DIR/LOG.log).
  * Holds the runner `moonshark http` shares: runtime + dispatcher + the CLI read loop. */
+#define _GNU_SOURCE /* sched_getaffinity */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -39,6 +42,69 @@ static void on_tick(void *ud, uint64_t now_ns)
     ms_dispatch_tick(r->d, now_ns);
 }
 
+int ms_cmd_default_threads(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        return n < 1 ? 1 : n > 64 ? 64 : n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+int ms_cmd_lua_open(const ms_cli_opts *opts, const char *builtin,
+                    FILE *(*log_stream)(void *, const char *, const ms_field_def *, int, ms_err *),
+                    void *log_stream_ud, ms_lua **out, ms_err *err)
+{
+    ms_lua_opts lopts;
+    ms_lua_opts_default(&lopts);
+    lopts.sandbox = !opts->unsafe_lua;
+    if (opts->lua_mem_mb)
+        lopts.mem_limit = (size_t)opts->lua_mem_mb << 20;
+    lopts.format = opts->format;
+    lopts.out = stdout;
+    lopts.out_dir = opts->out_dir;
+    lopts.log_stream = log_stream;
+    lopts.log_stream_ud = log_stream_ud;
+    *out = NULL;
+    ms_lua *rt = ms_lua_new(&lopts, err);
+    if (!rt)
+        return 1;
+    int rc = 0;
+    if (builtin)
+        rc = ms_lua_load_builtin(rt, builtin, err);
+    if (rc == 0)
+        rc = ms_lua_load_path(rt, getenv("MOONSHARK_PATH"), err);
+    for (int i = 0; rc == 0 && i < opts->nscripts; i++)
+        rc = ms_lua_load_file(rt, opts->scripts[i], err);
+    if (rc) {
+        ms_lua_free(rt);
+        return 2;
+    }
+    if (ms_lua_protocol_count(rt) == 0) {
+        ms_fail(err, MS_EINVAL, "the scripts registered no protocol: call moonshark.protocol{name=..., tcp_ports={...}}");
+        ms_lua_free(rt);
+        return 2;
+    }
+    *out = rt;
+    return 0;
+}
+
+void ms_cmd_lua_dispatch_opts(const ms_cli_opts *opts, ms_dispatch_opts *dsp)
+{
+    ms_dispatch_opts_default(dsp);
+    dsp->tcp.uid_seed = opts->seed;
+    if (opts->max_conns)
+        dsp->tcp.max_conns = (uint32_t)MS_MIN(opts->max_conns, (uint64_t)UINT32_MAX);
+    if (opts->max_pages)
+        dsp->tcp.max_pages_total = (uint32_t)MS_MIN(opts->max_pages, (uint64_t)UINT32_MAX);
+    if (opts->gap_timeout_ns)
+        dsp->gap_timeout_ns = opts->gap_timeout_ns;
+    if (opts->idle_timeout_ns)
+        dsp->idle_timeout_ns = opts->idle_timeout_ns;
+}
+
 int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage)
 {
     ms_cli_opts opts;
@@ -57,37 +123,21 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
         return 2;
     }
 
-    ms_lua_opts lopts;
-    ms_lua_opts_default(&lopts);
-    lopts.sandbox = !opts.unsafe_lua;
-    if (opts.lua_mem_mb)
-        lopts.mem_limit = (size_t)opts.lua_mem_mb << 20;
-    lopts.format = opts.format;
-    lopts.out = stdout;
-    lopts.out_dir = opts.out_dir;
+    if (opts.threads == 0)
+        opts.threads = ms_cmd_default_threads();
+    /* a terminal table aligns its columns over the first rows: one sink, one thread */
+    bool table = opts.format == MS_FMT_TABLE ||
+                 (opts.format == MS_FMT_AUTO && !opts.out_dir && isatty(STDOUT_FILENO));
+    if (opts.threads > 1 && !table)
+        return ms_cmd_lua_run_threads(&opts, builtin);
+
     ms_err err;
     err.msg[0] = '\0';
-    ms_lua *rt = ms_lua_new(&lopts, &err);
-    if (!rt) {
-        ms_cli_error("%s", err.msg);
-        return 1;
-    }
-    rc = 0;
-    if (builtin)
-        rc = ms_lua_load_builtin(rt, builtin, &err);
-    if (rc == 0)
-        rc = ms_lua_load_path(rt, getenv("MOONSHARK_PATH"), &err);
-    for (int i = 0; rc == 0 && i < opts.nscripts; i++)
-        rc = ms_lua_load_file(rt, opts.scripts[i], &err);
+    ms_lua *rt = NULL;
+    rc = ms_cmd_lua_open(&opts, builtin, NULL, NULL, &rt, &err);
     if (rc) {
         ms_cli_error("%s", err.msg);
-        ms_lua_free(rt);
-        return 2;
-    }
-    if (ms_lua_protocol_count(rt) == 0) {
-        ms_cli_error("the scripts registered no protocol: call moonshark.protocol{name=..., tcp_ports={...}}");
-        ms_lua_free(rt);
-        return 2;
+        return rc;
     }
 
     ms_decode_opts dopts;
@@ -96,16 +146,7 @@ int ms_cmd_lua_run(int argc, char **argv, const char *builtin, const char *usage
     dopts.verify_checksums = false; /* nothing past decode reads the IPv4 checksum flag */
     ms_decode_ctx *ctx = ms_decode_ctx_new(&dopts);
     ms_dispatch_opts dsp;
-    ms_dispatch_opts_default(&dsp);
-    dsp.tcp.uid_seed = opts.seed;
-    if (opts.max_conns)
-        dsp.tcp.max_conns = (uint32_t)MS_MIN(opts.max_conns, (uint64_t)UINT32_MAX);
-    if (opts.max_pages)
-        dsp.tcp.max_pages_total = (uint32_t)MS_MIN(opts.max_pages, (uint64_t)UINT32_MAX);
-    if (opts.gap_timeout_ns)
-        dsp.gap_timeout_ns = opts.gap_timeout_ns;
-    if (opts.idle_timeout_ns)
-        dsp.idle_timeout_ns = opts.idle_timeout_ns;
+    ms_cmd_lua_dispatch_opts(&opts, &dsp);
     ms_parser parser = ms_lua_parser(rt);
     ms_dispatch *d = ctx ? ms_dispatch_new(&parser, &dsp, &err) : NULL;
     if (!d) {

@@ -367,8 +367,11 @@ const ms_tcp_stats *ms_dispatch_tcp_stats(const ms_dispatch *d)
 
 void ms_dispatch_print_stats(const ms_dispatch *d, FILE *fp)
 {
-    const ms_tcp_stats *t = ms_tcp_assembler_stats(d->tcp);
-    const ms_dispatch_stats *s = &d->stats;
+    ms_dispatch_print_counters(&d->stats, ms_tcp_assembler_stats(d->tcp), fp);
+}
+
+void ms_dispatch_print_counters(const ms_dispatch_stats *s, const ms_tcp_stats *t, FILE *fp)
+{
 #define P(name, v) fprintf(fp, "%s %llu\n", name, (unsigned long long)(v))
     P("tcp.packets", s->tcp_packets);
     P("tcp.conns_created", t->conns_created);

@@ -58,5 +58,7 @@ const ms_tcp_stats *ms_dispatch_tcp_stats(const ms_dispatch *d);
 
 /* Writes the TCP, UDP and parser-connection counters as "NAME VALUE" lines. */
 void ms_dispatch_print_stats(const ms_dispatch *d, FILE *fp);
+/* The same for counters summed over several dispatchers (moonshark --threads). */
+void ms_dispatch_print_counters(const ms_dispatch_stats *s, const ms_tcp_stats *t, FILE *fp);
 
 #endif
