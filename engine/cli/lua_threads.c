@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -55,6 +56,14 @@ static int finish_worker(void *ud, int w)
     return rc;
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static void on_packet(void *ud, ms_packet *pkt)
 {
     ms_pipeline_packet(((thread_run *)ud)->p, pkt);
@@ -93,7 +102,7 @@ int ms_cmd_lua_run_threads(const ms_cli_opts *opts, const char *builtin)
         for (int i = 0; i < opts->threads; i++)
             if (t.open_status[i])
                 status = t.open_status[i];
-        ms_lines_finish(t.lines);
+        ms_lines_finish(t.lines, NULL);
         for (int i = 0; i < opts->threads; i++)
             ms_lua_free(t.rt[i]);
         return status;
@@ -106,14 +115,17 @@ int ms_cmd_lua_run_threads(const ms_cli_opts *opts, const char *builtin)
     dopts.verify_checksums = false;
     ms_decode_ctx *ctx = ms_decode_ctx_new(&dopts);
     int rc = MS_ENOMEM;
+    uint64_t reader_ns = thread_cpu_ns();
     if (ctx) {
         ms_run_hooks hooks = { on_packet, on_tick, NULL };
         rc = ms_cli_run(opts, ctx, &hooks, &t);
+        reader_ns = thread_cpu_ns() - reader_ns;
     } else {
         ms_cli_error("out of memory creating the decoder");
     }
     int out_rc = ms_pipeline_finish(t.p);
-    if (ms_lines_finish(t.lines) != 0)
+    uint64_t writer_ns = 0;
+    if (ms_lines_finish(t.lines, &writer_ns) != 0)
         out_rc = MS_EIO;
     fflush(stdout);
     ms_lua_stats ls;
@@ -132,9 +144,13 @@ int ms_cmd_lua_run_threads(const ms_cli_opts *opts, const char *builtin)
         ms_pipeline_reader_counts(t.p, &rf, &rb, &quick);
         fprintf(stderr, "pipeline.workers %d\npipeline.frames_routed_by_headers %llu\n", opts->threads,
                 (unsigned long long)quick);
+        /* what each stage cost: the reader (read, route, copy), every worker, the writer */
+        fprintf(stderr, "pipeline.reader.cpu_us %llu\npipeline.writer.cpu_us %llu\n",
+                (unsigned long long)(reader_ns / 1000), (unsigned long long)(writer_ns / 1000));
         for (int i = 0; i < opts->threads; i++)
-            fprintf(stderr, "pipeline.worker%d.frames %llu\n", i,
-                    (unsigned long long)ms_pipeline_worker_frames(t.p, i));
+            fprintf(stderr, "pipeline.worker%d.frames %llu\npipeline.worker%d.cpu_us %llu\n", i,
+                    (unsigned long long)ms_pipeline_worker_frames(t.p, i), i,
+                    (unsigned long long)(ms_pipeline_worker_cpu_ns(t.p, i) / 1000));
     } else if (ls.script_errors && !opts->quiet) {
         fprintf(stderr, "moonshark: %llu script error(s); see the lines above (--stats for counters)\n",
                 (unsigned long long)ls.script_errors);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define BLOCK (64u << 10)   /* bytes a stream gathers before handing its lines over */
 #define QUEUE_MAX 64        /* blocks waiting for the writer at most (4 MiB) */
@@ -60,6 +61,7 @@ struct ms_lines {
     log_dest logs[MAX_LOGS];
     stream *streams[MAX_WORKERS];
     pthread_t writer;
+    uint64_t writer_cpu_ns; /* CPU time of the writer thread, read when it ends */
 };
 
 /* ---- the writer thread --------------------------------------------------------------------- */
@@ -103,6 +105,9 @@ static void *writer_main(void *arg)
             w->failed = true;
     }
     pthread_mutex_unlock(&w->lock);
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        w->writer_cpu_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
     return NULL;
 }
 
@@ -317,7 +322,7 @@ ms_lines *ms_lines_new(FILE *out, const char *dir, ms_out_format format, ms_err 
     return w;
 }
 
-int ms_lines_finish(ms_lines *w)
+int ms_lines_finish(ms_lines *w, uint64_t *writer_cpu_ns)
 {
     for (int i = 0; i < MAX_WORKERS; i++)
         if (w->streams[i])
@@ -327,6 +332,8 @@ int ms_lines_finish(ms_lines *w)
     pthread_cond_broadcast(&w->changed);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->writer, NULL);
+    if (writer_cpu_ns)
+        *writer_cpu_ns = w->writer_cpu_ns;
     int rc = w->failed ? MS_EIO : 0;
     for (int i = 0; i < w->nlogs; i++) {
         log_dest *d = &w->logs[i];

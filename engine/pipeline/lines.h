@@ -27,7 +27,7 @@ void ms_lines_worker_done(ms_lines *w, int worker);
 
 /* Every worker is done: waits for the writer, writes the header of logs that got no record into
  * their DIR files (as a sink of its own does), closes the files. 0, or MS_EIO when a write
- * failed. Frees w. */
-int ms_lines_finish(ms_lines *w);
+ * failed. Frees w. *writer_cpu_ns (when not NULL): the CPU time of the writer thread. */
+int ms_lines_finish(ms_lines *w, uint64_t *writer_cpu_ns);
 
 #endif

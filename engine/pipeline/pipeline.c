@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "decode/decode.h"
 #include "decode/defrag.h"
@@ -33,6 +34,7 @@ typedef struct worker {
     int rc;                /* open's result, then finish's */
     ms_err err;
     uint64_t frames;       /* frames sent to it (reader side) */
+    uint64_t cpu_ns;       /* CPU time of its thread, read when it ends */
 } worker;
 
 struct ms_pipeline {
@@ -122,6 +124,9 @@ static void *worker_main(void *arg)
     worker_loop(w);
     ms_dispatch_finish(w->d);
     w->rc = p->factory.finish ? p->factory.finish(p->factory.ud, w->id) : 0;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        w->cpu_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
     return NULL;
 }
 
@@ -202,7 +207,7 @@ static void send_all(ms_pipeline *p, uint32_t kind, const void *data, size_t len
         void *dst = ms_ring_reserve(&p->w[i].ring, kind, len);
         if (len)
             memcpy(dst, data, len);
-        ms_ring_publish(&p->w[i].ring);
+        ms_ring_flush(&p->w[i].ring);
     }
 }
 
@@ -230,7 +235,7 @@ void ms_pipeline_free(ms_pipeline *p)
         if (w->started) { /* not finished: tell it to stop */
             void *dst = ms_ring_reserve(&w->ring, MSG_END, 0);
             (void)dst;
-            ms_ring_publish(&w->ring);
+            ms_ring_flush(&w->ring);
             pthread_join(w->thread, NULL);
         }
         ms_dispatch_free(w->d);
@@ -488,4 +493,9 @@ void ms_pipeline_reader_counts(const ms_pipeline *p, uint64_t *frames, uint64_t 
 uint64_t ms_pipeline_worker_frames(const ms_pipeline *p, int wi)
 {
     return wi >= 0 && wi < p->n ? p->w[wi].frames : 0;
+}
+
+uint64_t ms_pipeline_worker_cpu_ns(const ms_pipeline *p, int wi)
+{
+    return wi >= 0 && wi < p->n ? p->w[wi].cpu_ns : 0;
 }

@@ -63,6 +63,8 @@ void ms_pipeline_reader_counts(const ms_pipeline *p, uint64_t *frames, uint64_t 
 
 /* What each stage cost, for --stats: frames routed to each worker. */
 uint64_t ms_pipeline_worker_frames(const ms_pipeline *p, int worker);
+/* CPU time the worker's thread used (start-up, frames, finish); after ms_pipeline_finish. */
+uint64_t ms_pipeline_worker_cpu_ns(const ms_pipeline *p, int worker);
 
 void ms_pipeline_free(ms_pipeline *p);
 

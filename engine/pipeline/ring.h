@@ -43,8 +43,11 @@ void ms_ring_free(ms_ring *r);
 /* Producer: room for a message with `len` bytes after its header; blocks while the ring is full.
  * Returns a pointer to the bytes after the header (valid until ms_ring_publish). */
 void *ms_ring_reserve(ms_ring *r, uint32_t kind, size_t len);
-/* Makes the reserved message visible to the consumer. */
+/* Makes the reserved message visible to the consumer (a sleeping consumer is woken once an
+ * eighth of the ring waits for it; it looks by itself every 10 ms). */
 void ms_ring_publish(ms_ring *r);
+/* The same, waking the consumer now (ticks, the end). */
+void ms_ring_flush(ms_ring *r);
 
 /* Consumer: the next message (blocks while the ring is empty), valid until ms_ring_release. */
 const ms_ring_msg *ms_ring_next(ms_ring *r);
