@@ -318,6 +318,12 @@ void ms_dispatch_packet(ms_dispatch *d, ms_packet *pkt)
     d->stats.other_packets++;
 }
 
+void ms_dispatch_segment(ms_dispatch *d, const ms_flow_key *key, int key_dir, const ms_tcp_segment *seg)
+{
+    ms_tcp_assemble(d->tcp, key, key_dir, seg);
+    d->stats.tcp_packets++;
+}
+
 void ms_dispatch_tick(ms_dispatch *d, uint64_t now_ns)
 {
     ms_tcp_flush(d->tcp, ms_ns_before(now_ns, d->opts.gap_timeout_ns), ms_ns_before(now_ns, d->opts.idle_timeout_ns));

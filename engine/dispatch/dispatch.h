@@ -45,6 +45,10 @@ ms_dispatch *ms_dispatch_new(const ms_parser *parser, const ms_dispatch_opts *op
 /* One decoded packet (lazy or eager: decodes up to the transport layer as needed). */
 void ms_dispatch_packet(ms_dispatch *d, ms_packet *pkt);
 
+/* A TCP segment already cut out of its packet (the key and direction as ms_flow_key_of gives
+ * them): what ms_dispatch_packet does with a TCP packet, without decoding it again. */
+void ms_dispatch_segment(ms_dispatch *d, const ms_flow_key *key, int key_dir, const ms_tcp_segment *seg);
+
 /* Capture time advanced: flush TCP gaps older than gap_timeout, close idle TCP and UDP flows. */
 void ms_dispatch_tick(ms_dispatch *d, uint64_t now_ns);
 

@@ -12,7 +12,7 @@
 #include "flow/flow.h"
 #include "pipeline/ring.h"
 
-enum { MSG_FRAME = 1, MSG_TICK, MSG_INPUT_END, MSG_END };
+enum { MSG_FRAME = 1, MSG_SEGMENT, MSG_TICK, MSG_INPUT_END, MSG_END };
 
 /* A frame in a ring: its capture info, then caplen bytes. */
 typedef struct frame_msg {
@@ -21,6 +21,15 @@ typedef struct frame_msg {
     int32_t linktype;
     uint32_t ifindex;
 } frame_msg;
+
+/* A TCP segment the reader cut out of a plain frame (quick_route): the assembler's input, then
+ * len payload bytes. The worker hands it to its dispatcher without decoding the frame again. */
+typedef struct seg_msg {
+    ms_flow_key key;
+    uint64_t ts_ns, index;
+    uint32_t seq, ack, len;
+    uint8_t flags, key_dir;
+} seg_msg;
 
 typedef struct worker {
     ms_pipeline *p;
@@ -75,6 +84,14 @@ static void worker_loop(worker *w)
             f.index = fm->index;
             ms_packet_start(&pkt, w->ctx, &f);
             ms_dispatch_packet(w->d, &pkt);
+            break;
+        }
+        case MSG_SEGMENT: {
+            const seg_msg *sm = (const seg_msg *)(const void *)(m + 1);
+            ms_tcp_segment seg = { .seq = sm->seq, .ack = sm->ack, .flags = sm->flags,
+                                   .payload = (const uint8_t *)(sm + 1), .len = sm->len,
+                                   .ts_ns = sm->ts_ns, .frame_index = sm->index };
+            ms_dispatch_segment(w->d, &sm->key, sm->key_dir, &seg);
             break;
         }
         case MSG_TICK: {
@@ -345,8 +362,10 @@ static inline uint16_t be16(const uint8_t *b)
 
 /* Ethernet (one 802.1Q tag at most), IPv4 or IPv6 without fragments or extension headers, TCP:
  * the worker the full decode would choose, read off the headers (the checks are those of the
- * decoders, so anything they would see otherwise goes to them). -1 to decode. */
-static int quick_route(const ms_pipeline *p, const ms_frame *f)
+ * decoders, so anything they would see otherwise goes to them), and the segment the assembler
+ * would get from the decoded packet (tcp/tcp_packet.c: same key, direction, payload clamps).
+ * -1 to decode. */
+static int quick_route(const ms_pipeline *p, const ms_frame *f, seg_msg *sm, const uint8_t **payload)
 {
     const uint8_t *d = f->data;
     uint32_t n = f->caplen;
@@ -391,10 +410,31 @@ static int quick_route(const ms_pipeline *p, const ms_frame *f)
     } else {
         return -1;
     }
-    uint32_t thl = (uint32_t)(tcp[12] >> 4) * 4;
-    if (tl < 20 || thl < 20 || thl > tl)
+    if (tl < 20)
         return -1;
-    return route(p, src, dst, alen, be16(tcp), be16(tcp + 2));
+    uint32_t thl = (uint32_t)(tcp[12] >> 4) * 4;
+    if (thl < 20 || thl > tl)
+        return -1;
+    uint16_t sport = be16(tcp), dport = be16(tcp + 2);
+    /* ms_flow_key_of's canonical key: the lower (address, port) first */
+    int c = memcmp(src, dst, alen);
+    bool src_first = c < 0 || (c == 0 && sport <= dport);
+    memset(&sm->key, 0, sizeof sm->key);
+    memcpy(sm->key.a_addr, src_first ? src : dst, alen);
+    memcpy(sm->key.b_addr, src_first ? dst : src, alen);
+    sm->key.a_port = src_first ? sport : dport;
+    sm->key.b_port = src_first ? dport : sport;
+    sm->key.family = alen == 4 ? 4 : 6;
+    sm->key.proto = 6;
+    sm->key_dir = src_first ? MS_DIR_A_TO_B : MS_DIR_B_TO_A;
+    sm->seq = (uint32_t)be16(tcp + 4) << 16 | be16(tcp + 6);
+    sm->ack = (uint32_t)be16(tcp + 8) << 16 | be16(tcp + 10);
+    sm->flags = tcp[13];
+    sm->len = tl - thl;
+    sm->ts_ns = f->ts_ns;
+    sm->index = f->index;
+    *payload = tcp + thl;
+    return route(p, src, dst, alen, sport, dport);
 }
 
 void ms_pipeline_packet(ms_pipeline *p, ms_packet *pkt)
@@ -404,10 +444,17 @@ void ms_pipeline_packet(ms_pipeline *p, ms_packet *pkt)
     /* while the reader's defragmenter holds datagrams, every frame goes through the decoder: it
      * keeps their clock, as in one thread */
     if (!p->defrag_busy) {
-        int wi = quick_route(p, &pkt->frame);
+        seg_msg sm;
+        const uint8_t *payload;
+        int wi = quick_route(p, &pkt->frame, &sm, &payload);
         if (wi >= 0) {
+            worker *w = &p->w[wi];
+            seg_msg *dst = ms_ring_reserve(&w->ring, MSG_SEGMENT, sizeof sm + sm.len);
+            *dst = sm;
+            memcpy(dst + 1, payload, sm.len);
+            ms_ring_publish(&w->ring);
+            w->frames++;
             p->quick_frames++;
-            send_frame(p, wi, &pkt->frame, pkt->frame.data, pkt->frame.caplen, pkt->frame.linktype);
             return;
         }
     }
