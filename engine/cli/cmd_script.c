@@ -33,7 +33,7 @@ typedef struct lua_run {
 static void on_packet(void *ud, ms_packet *pkt)
 {
     lua_run *r = ud;
-    ms_dispatch_packet(r->d, pkt);
+    ms_dispatch_frame(r->d, pkt);
 }
 
 static void on_tick(void *ud, uint64_t now_ns)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "dispatch/quick.h"
 
 typedef struct tcp_stream {
     ms_dispatch *d;
@@ -316,6 +317,15 @@ void ms_dispatch_packet(ms_dispatch *d, ms_packet *pkt)
         return;
     }
     d->stats.other_packets++;
+}
+
+void ms_dispatch_frame(ms_dispatch *d, ms_packet *pkt)
+{
+    ms_quick_tcp q;
+    if (ms_quick_tcp_of(&pkt->frame, &q))
+        ms_dispatch_segment(d, &q.key, q.key_dir, &q.seg);
+    else
+        ms_dispatch_packet(d, pkt);
 }
 
 void ms_dispatch_segment(ms_dispatch *d, const ms_flow_key *key, int key_dir, const ms_tcp_segment *seg)

@@ -45,6 +45,10 @@ ms_dispatch *ms_dispatch_new(const ms_parser *parser, const ms_dispatch_opts *op
 /* One decoded packet (lazy or eager: decodes up to the transport layer as needed). */
 void ms_dispatch_packet(ms_dispatch *d, ms_packet *pkt);
 
+/* ms_dispatch_packet for a packet not decoded yet (lazy): a plain TCP frame goes to the assembler
+ * straight from its headers (dispatch/quick.h), anything else through the decoder. */
+void ms_dispatch_frame(ms_dispatch *d, ms_packet *pkt);
+
 /* A TCP segment already cut out of its packet (the key and direction as ms_flow_key_of gives
  * them): what ms_dispatch_packet does with a TCP packet, without decoding it again. */
 void ms_dispatch_segment(ms_dispatch *d, const ms_flow_key *key, int key_dir, const ms_tcp_segment *seg);

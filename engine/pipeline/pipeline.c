@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "decode/decode.h"
-#include "decode/defrag.h"
+#include "dispatch/quick.h"
 #include "flow/flow.h"
 #include "pipeline/ring.h"
 
@@ -58,7 +58,6 @@ struct ms_pipeline {
     uint64_t held_frames;  /* fragments the reader held or dropped (no flow to send them to) */
     uint64_t quick_frames; /* frames routed from their headers, without the decoder */
     uint64_t frames, bytes; /* every frame the reader saw */
-    bool defrag_busy;      /* the reader's defragmenter holds datagrams: decode every frame */
     uint8_t synth[65536 + 64]; /* an unfragmented IP packet built from a reassembled datagram */
 };
 
@@ -355,103 +354,27 @@ static inline int route(const ms_pipeline *p, const uint8_t *src, const uint8_t 
     return (int)((h >> 32) % (uint64_t)p->n);
 }
 
-static inline uint16_t be16(const uint8_t *b)
-{
-    return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-/* Ethernet (one 802.1Q tag at most), IPv4 or IPv6 without fragments or extension headers, TCP:
- * the worker the full decode would choose, read off the headers (the checks are those of the
- * decoders, so anything they would see otherwise goes to them), and the segment the assembler
- * would get from the decoded packet (tcp/tcp_packet.c: same key, direction, payload clamps).
- * -1 to decode. */
-static int quick_route(const ms_pipeline *p, const ms_frame *f, seg_msg *sm, const uint8_t **payload)
-{
-    const uint8_t *d = f->data;
-    uint32_t n = f->caplen;
-    if (f->linktype != 1 || !d || n < 14)
-        return -1;
-    uint32_t off = 14;
-    uint16_t et = be16(d + 12);
-    if (et == 0x8100) {
-        if (n < 18)
-            return -1;
-        et = be16(d + 16);
-        off = 18;
-    }
-    uint32_t len = n - off;
-    const uint8_t *ip = d + off, *src, *dst, *tcp;
-    uint32_t tl, alen;
-    if (et == 0x0800) {
-        if (len < 20 || ip[0] >> 4 != 4)
-            return -1;
-        uint32_t ihl = (uint32_t)(ip[0] & 15) * 4;
-        uint32_t tlen = be16(ip + 2);
-        if (ihl < 20 || ihl > len || (be16(ip + 6) & 0x3fff) || ip[9] != 6)
-            return -1;
-        if (tlen == 0)
-            tlen = len;
-        if (tlen < ihl)
-            return -1;
-        tl = (tlen < len ? tlen : len) - ihl;
-        tcp = ip + ihl;
-        src = ip + 12;
-        dst = ip + 16;
-        alen = 4;
-    } else if (et == 0x86dd) {
-        if (len < 40 || ip[0] >> 4 != 6 || ip[6] != 6)
-            return -1;
-        uint32_t plen = be16(ip + 4), body = len - 40;
-        tl = plen && plen < body ? plen : body;
-        tcp = ip + 40;
-        src = ip + 8;
-        dst = ip + 24;
-        alen = 16;
-    } else {
-        return -1;
-    }
-    if (tl < 20)
-        return -1;
-    uint32_t thl = (uint32_t)(tcp[12] >> 4) * 4;
-    if (thl < 20 || thl > tl)
-        return -1;
-    uint16_t sport = be16(tcp), dport = be16(tcp + 2);
-    /* ms_flow_key_of's canonical key: the lower (address, port) first */
-    int c = memcmp(src, dst, alen);
-    bool src_first = c < 0 || (c == 0 && sport <= dport);
-    memset(&sm->key, 0, sizeof sm->key);
-    memcpy(sm->key.a_addr, src_first ? src : dst, alen);
-    memcpy(sm->key.b_addr, src_first ? dst : src, alen);
-    sm->key.a_port = src_first ? sport : dport;
-    sm->key.b_port = src_first ? dport : sport;
-    sm->key.family = alen == 4 ? 4 : 6;
-    sm->key.proto = 6;
-    sm->key_dir = src_first ? MS_DIR_A_TO_B : MS_DIR_B_TO_A;
-    sm->seq = (uint32_t)be16(tcp + 4) << 16 | be16(tcp + 6);
-    sm->ack = (uint32_t)be16(tcp + 8) << 16 | be16(tcp + 10);
-    sm->flags = tcp[13];
-    sm->len = tl - thl;
-    sm->ts_ns = f->ts_ns;
-    sm->index = f->index;
-    *payload = tcp + thl;
-    return route(p, src, dst, alen, sport, dport);
-}
-
 void ms_pipeline_packet(ms_pipeline *p, ms_packet *pkt)
 {
     p->frames++;
     p->bytes += pkt->frame.caplen;
-    /* while the reader's defragmenter holds datagrams, every frame goes through the decoder: it
-     * keeps their clock, as in one thread */
-    if (!p->defrag_busy) {
-        seg_msg sm;
-        const uint8_t *payload;
-        int wi = quick_route(p, &pkt->frame, &sm, &payload);
-        if (wi >= 0) {
+    /* a plain TCP frame leaves the defragmenter alone (its clock is kept by ms_packet_start,
+     * which the read loop runs on every frame): its segment goes as is */
+    {
+        ms_quick_tcp q;
+        if (ms_quick_tcp_of(&pkt->frame, &q)) {
+            int wi = route(p, q.src, q.dst, q.key.family == 4 ? 4 : 16, q.sport, q.dport);
             worker *w = &p->w[wi];
-            seg_msg *dst = ms_ring_reserve(&w->ring, MSG_SEGMENT, sizeof sm + sm.len);
-            *dst = sm;
-            memcpy(dst + 1, payload, sm.len);
+            seg_msg *sm = ms_ring_reserve(&w->ring, MSG_SEGMENT, sizeof *sm + q.seg.len);
+            sm->key = q.key;
+            sm->key_dir = (uint8_t)q.key_dir;
+            sm->seq = q.seg.seq;
+            sm->ack = q.seg.ack;
+            sm->flags = q.seg.flags;
+            sm->len = q.seg.len;
+            sm->ts_ns = q.seg.ts_ns;
+            sm->index = q.seg.frame_index;
+            memcpy(sm + 1, q.seg.payload, q.seg.len);
             ms_ring_publish(&w->ring);
             w->frames++;
             p->quick_frames++;
@@ -465,10 +388,6 @@ void ms_pipeline_packet(ms_pipeline *p, ms_packet *pkt)
     for (int k = 0; k < pkt->nlayers; k++) {
         frag |= (pkt->layers[k].flags & MS_LF_FRAGMENT) != 0;
         reasm |= (pkt->layers[k].flags & MS_LF_REASSEMBLED) != 0;
-    }
-    if (frag || reasm || p->defrag_busy) {
-        ms_defrag *df = pkt->ctx ? ms_decode_ctx_defrag_handle(pkt->ctx) : NULL;
-        p->defrag_busy = df && ms_defrag_held_datagrams(df) > 0;
     }
     int wi;
     if (flow && (pkt->net.family == 4 || pkt->net.family == 6)) {
