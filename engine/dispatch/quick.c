@@ -67,11 +67,25 @@ bool ms_quick_tcp_of(const ms_frame *f, ms_quick_tcp *q)
         return false;
     q->sport = be16(tcp);
     q->dport = be16(tcp + 2);
-    int c = memcmp(q->src, q->dst, alen);
+    /* memcmp order of the address bytes, as big-endian words (no libc call per frame) */
+    int c;
+    if (alen == 4) {
+        uint32_t s4 = be32(q->src), d4 = be32(q->dst);
+        c = (s4 > d4) - (s4 < d4);
+    } else {
+        uint64_t s0 = (uint64_t)be32(q->src) << 32 | be32(q->src + 4), d0 = (uint64_t)be32(q->dst) << 32 | be32(q->dst + 4);
+        uint64_t s1 = (uint64_t)be32(q->src + 8) << 32 | be32(q->src + 12), d1 = (uint64_t)be32(q->dst + 8) << 32 | be32(q->dst + 12);
+        c = s0 != d0 ? (s0 > d0) - (s0 < d0) : (s1 > d1) - (s1 < d1);
+    }
     bool src_first = c < 0 || (c == 0 && q->sport <= q->dport);
     memset(&q->key, 0, sizeof q->key);
-    memcpy(q->key.a_addr, src_first ? q->src : q->dst, alen);
-    memcpy(q->key.b_addr, src_first ? q->dst : q->src, alen);
+    if (alen == 4) {
+        memcpy(q->key.a_addr, src_first ? q->src : q->dst, 4);
+        memcpy(q->key.b_addr, src_first ? q->dst : q->src, 4);
+    } else {
+        memcpy(q->key.a_addr, src_first ? q->src : q->dst, 16);
+        memcpy(q->key.b_addr, src_first ? q->dst : q->src, 16);
+    }
     q->key.a_port = src_first ? q->sport : q->dport;
     q->key.b_port = src_first ? q->dport : q->sport;
     q->key.family = alen == 4 ? 4 : 6;

@@ -171,7 +171,7 @@ ms_pipeline *ms_pipeline_new(const ms_pipeline_opts *opts, const ms_pipeline_fac
     p->w = ws;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->ready_cond, NULL);
-    size_t ring = opts->ring_bytes ? opts->ring_bytes : (4u << 20);
+    size_t ring = opts->ring_bytes ? opts->ring_bytes : (1u << 20);
     int started = 0;
     for (int i = 0; i < p->n; i++) {
         worker *w = &p->w[i];

@@ -36,7 +36,7 @@ typedef struct ms_pipeline_factory {
 typedef struct ms_pipeline_opts {
     int workers;                 /* 1 to MS_PIPELINE_MAX_WORKERS */
     ms_dispatch_opts dispatch;   /* every worker's dispatcher */
-    size_t ring_bytes;           /* per worker; 0 = 4 MiB */
+    size_t ring_bytes;           /* per worker; 0 = 1 MiB (4 MiB measured no faster, and costs RSS) */
 } ms_pipeline_opts;
 
 /* Starts the workers and waits until each has its parser. NULL with err filled (the first
