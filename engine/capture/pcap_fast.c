@@ -93,10 +93,43 @@ bool ms_pcap_fast_open(ms_pcap_fast *f, const char *path, int dlt, int snapshot)
 
 /* Moves the unread tail to the front and reads one more block after it. Returns the bytes read,
  * 0 at the end of the file, -1 on error. */
+size_t ms_pcap_fast_block_size(void)
+{
+    return BLOCK + MAX_CAPLEN + RECORD_HDR;
+}
+
+void ms_pcap_fast_set_blocks(ms_pcap_fast *f, const ms_pcap_blocks *b)
+{
+    f->blocks = *b;
+}
+
+/* Block mode: the unread tail moves into a new block; the old one goes back to its owner. */
+static int next_block(ms_pcap_fast *f)
+{
+    uint8_t *nb = f->blocks.get(f->blocks.ud, f->cap);
+    if (!nb)
+        return -1;
+    size_t tail = f->len - f->pos;
+    memcpy(nb, f->buf + f->pos, tail);
+    if (f->buf_is_block)
+        f->blocks.put(f->blocks.ud, f->buf);
+    else
+        free(f->buf);
+    f->buf = nb;
+    f->buf_is_block = true;
+    f->buf_offset += f->pos;
+    f->pos = 0;
+    f->len = tail;
+    return 0;
+}
+
 static ssize_t refill(ms_pcap_fast *f)
 {
     size_t tail = f->len - f->pos;
-    if (f->pos) {
+    if (f->blocks.get) {
+        if (next_block(f) != 0)
+            return -1;
+    } else if (f->pos) {
         memmove(f->buf, f->buf + f->pos, tail);
         f->buf_offset += f->pos;
         f->pos = 0;
@@ -154,7 +187,10 @@ void ms_pcap_fast_close(ms_pcap_fast *f)
 {
     if (f->fd >= 0)
         close(f->fd);
-    free(f->buf);
+    if (f->buf_is_block)
+        f->blocks.put(f->blocks.ud, f->buf);
+    else
+        free(f->buf);
     f->fd = -1;
     f->buf = NULL;
 }

@@ -282,6 +282,14 @@ int ms_source_live_stats(ms_source *src, uint64_t *received, uint64_t *dropped, 
     return 0;
 }
 
+bool ms_source_set_blocks(ms_source *src, const struct ms_pcap_blocks *b)
+{
+    if (!src->fast)
+        return false;
+    ms_pcap_fast_set_blocks(&src->quick, b);
+    return true;
+}
+
 void ms_source_close(ms_source *src)
 {
     if (!src)

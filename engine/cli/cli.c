@@ -300,7 +300,8 @@ static void progress_draw(progress *p, ms_source *src, uint64_t frames, bool fin
 }
 
 static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ctx, const ms_run_hooks *hooks,
-                      void *ud, progress *prog, uint64_t *last_tick, uint64_t *run_frames)
+                      void (*on_source)(void *, ms_source *), void *ud, progress *prog, uint64_t *last_tick,
+                      uint64_t *run_frames)
 {
     ms_frame frame;
     ms_packet pkt;
@@ -308,6 +309,8 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
     uint64_t frames = 0;
     int rc;
     current_source = src;
+    if (on_source)
+        on_source(ud, src);
     prog->started = prog->last_draw = now_seconds();
     prog->drawn = false;
     while ((rc = ms_source_next(src, &frame, &err)) == 1) {
@@ -335,6 +338,12 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
 
 int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks, void *ud)
 {
+    return ms_cli_run_sources(opts, ctx, hooks, NULL, ud);
+}
+
+int ms_cli_run_sources(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks,
+                       void (*on_source)(void *ud, ms_source *src), void *ud)
+{
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -357,7 +366,7 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
         } else {
             if (!opts->quiet)
                 fprintf(stderr, "moonshark: capturing on %s (Ctrl-C to stop)\n", opts->iface);
-            result = run_source(opts, src, ctx, hooks, ud, &prog, &last_tick, &run_frames);
+            result = run_source(opts, src, ctx, hooks, on_source, ud, &prog, &last_tick, &run_frames);
             uint64_t recv, drop, ifdrop;
             if (ms_source_live_stats(src, &recv, &drop, &ifdrop) == 0)
                 fprintf(stderr, "moonshark: %s: %llu packets received by filter, %llu dropped by kernel, "
@@ -380,7 +389,7 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
             prog.index = i;
             prog.on = opts->progress == 1 || (opts->progress == -1 && isatty(STDERR_FILENO) &&
                                               ms_source_size(src) > 0);
-            int rc = run_source(opts, src, ctx, hooks, ud, &prog, &last_tick, &run_frames);
+            int rc = run_source(opts, src, ctx, hooks, on_source, ud, &prog, &last_tick, &run_frames);
             if (rc && result == 0)
                 result = rc;
             if (hooks->on_input_end)

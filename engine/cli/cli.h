@@ -12,6 +12,7 @@
 #include "decode/decode.h"
 #include "output/output.h"
 #include "decode/packet.h"
+#include "capture/source.h"
 
 #define MS_VERSION "0.1.0"
 
@@ -62,6 +63,10 @@ typedef struct ms_run_hooks {
  * Returns 0, or a negative code after printing one line per failed input on stderr
  * (the loop goes on with the next input; a truncated file yields all frames before the cut). */
 int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks, void *ud);
+/* The same, calling on_source(ud, src) when each input is open, before its first frame
+ * (--threads: the reader's read blocks). */
+int ms_cli_run_sources(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks,
+                       void (*on_source)(void *ud, ms_source *src), void *ud);
 
 /* Process exit status for a run result: 0 ok, 1 input error, 2 usage / not a capture. */
 int ms_cli_exit_code(int rc);

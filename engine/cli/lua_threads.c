@@ -69,6 +69,11 @@ static void on_packet(void *ud, ms_packet *pkt)
     ms_pipeline_packet(((thread_run *)ud)->p, pkt);
 }
 
+static void on_source(void *ud, ms_source *src)
+{
+    ms_pipeline_source(((thread_run *)ud)->p, src);
+}
+
 static void on_tick(void *ud, uint64_t now_ns)
 {
     ms_pipeline_tick(((thread_run *)ud)->p, now_ns);
@@ -118,7 +123,7 @@ int ms_cmd_lua_run_threads(const ms_cli_opts *opts, const char *builtin)
     uint64_t reader_ns = thread_cpu_ns();
     if (ctx) {
         ms_run_hooks hooks = { on_packet, on_tick, NULL };
-        rc = ms_cli_run(opts, ctx, &hooks, &t);
+        rc = ms_cli_run_sources(opts, ctx, &hooks, on_source, &t);
         reader_ns = thread_cpu_ns() - reader_ns;
     } else {
         ms_cli_error("out of memory creating the decoder");

@@ -9,10 +9,24 @@
 
 #include "decode/decode.h"
 #include "dispatch/quick.h"
+#include "capture/pcap_fast.h"
+#include "capture/source.h"
 #include "flow/flow.h"
 #include "pipeline/ring.h"
 
-enum { MSG_FRAME = 1, MSG_SEGMENT, MSG_TICK, MSG_INPUT_END, MSG_END };
+enum { MSG_FRAME = 1, MSG_SEGMENT, MSG_SEGREF, MSG_BLOCK_DONE, MSG_TICK, MSG_INPUT_END, MSG_END };
+
+#define MAX_BLOCKS 32 /* read blocks in flight (16 MiB): the reader waits when workers lag more */
+
+/* A read block of the capture (capture/pcap_fast.h block mode): frames are handed to workers in
+ * place, and the block is read into again once every worker that got some said it is done. */
+typedef struct read_block {
+    uint8_t *mem;
+    size_t size;
+    _Atomic int refs;      /* workers still to say MSG_BLOCK_DONE */
+    bool in_reader;        /* being read into, or its frames still being routed */
+    uint64_t mask;         /* workers that got frames of it (reader side) */
+} read_block;
 
 /* A frame in a ring: its capture info, then caplen bytes. */
 typedef struct frame_msg {
@@ -29,6 +43,7 @@ typedef struct seg_msg {
     uint64_t ts_ns, index;
     uint32_t seq, ack, len;
     uint8_t flags, key_dir;
+    const uint8_t *payload;   /* MSG_SEGREF: the payload in a read block (MSG_SEGMENT: after this) */
 } seg_msg;
 
 typedef struct worker {
@@ -59,6 +74,9 @@ struct ms_pipeline {
     uint64_t quick_frames; /* frames routed from their headers, without the decoder */
     uint64_t frames, bytes; /* every frame the reader saw */
     uint8_t synth[65536 + 64]; /* an unfragmented IP packet built from a reassembled datagram */
+    read_block blocks[MAX_BLOCKS];
+    int nblocks;
+    read_block *cur;       /* the block the reader's frames come from now */
 };
 
 /* ---- the worker thread ---------------------------------------------------------------------- */
@@ -85,12 +103,19 @@ static void worker_loop(worker *w)
             ms_dispatch_packet(w->d, &pkt);
             break;
         }
-        case MSG_SEGMENT: {
+        case MSG_SEGMENT:
+        case MSG_SEGREF: {
             const seg_msg *sm = (const seg_msg *)(const void *)(m + 1);
             ms_tcp_segment seg = { .seq = sm->seq, .ack = sm->ack, .flags = sm->flags,
-                                   .payload = (const uint8_t *)(sm + 1), .len = sm->len,
-                                   .ts_ns = sm->ts_ns, .frame_index = sm->index };
+                                   .payload = m->kind == MSG_SEGREF ? sm->payload : (const uint8_t *)(sm + 1),
+                                   .len = sm->len, .ts_ns = sm->ts_ns, .frame_index = sm->index };
             ms_dispatch_segment(w->d, &sm->key, sm->key_dir, &seg);
+            break;
+        }
+        case MSG_BLOCK_DONE: {
+            read_block *b;
+            memcpy(&b, m + 1, sizeof b);
+            atomic_fetch_sub_explicit(&b->refs, 1, memory_order_release);
             break;
         }
         case MSG_TICK: {
@@ -258,6 +283,8 @@ void ms_pipeline_free(ms_pipeline *p)
         ms_decode_ctx_free(w->ctx);
         ms_ring_free(&w->ring);
     }
+    for (int i = 0; i < p->nblocks; i++)
+        free(p->blocks[i].mem);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->ready_cond);
     free(p->w);
@@ -354,6 +381,68 @@ static inline int route(const ms_pipeline *p, const uint8_t *src, const uint8_t 
     return (int)((h >> 32) % (uint64_t)p->n);
 }
 
+/* ---- read blocks (the reader's side; workers only count down refs) ---------------------------- */
+
+static uint8_t *block_get(void *ud, size_t size)
+{
+    ms_pipeline *p = ud;
+    for (unsigned spin = 0;; spin++) {
+        for (int i = 0; i < p->nblocks; i++) {
+            read_block *b = &p->blocks[i];
+            if (!b->in_reader && b->size >= size && atomic_load_explicit(&b->refs, memory_order_acquire) == 0) {
+                b->in_reader = true;
+                b->mask = 0;
+                p->cur = b;
+                return b->mem;
+            }
+        }
+        if (p->nblocks < MAX_BLOCKS) {
+            read_block *b = &p->blocks[p->nblocks];
+            b->mem = malloc(size);
+            if (!b->mem)
+                return NULL;
+            b->size = size;
+            atomic_init(&b->refs, 0);
+            p->nblocks++;
+            continue;
+        }
+        /* every block waits for workers: make sure they are awake, then give them time */
+        if (spin == 0)
+            for (int i = 0; i < p->n; i++)
+                ms_ring_flush(&p->w[i].ring);
+        struct timespec ts = { 0, 20000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void block_put(void *ud, uint8_t *mem)
+{
+    ms_pipeline *p = ud;
+    read_block *b = NULL;
+    for (int i = 0; i < p->nblocks && !b; i++)
+        if (p->blocks[i].mem == mem)
+            b = &p->blocks[i];
+    if (!b)
+        return;
+    if (p->cur == b)
+        p->cur = NULL;
+    atomic_store_explicit(&b->refs, __builtin_popcountll(b->mask), memory_order_relaxed);
+    b->in_reader = false;
+    for (int i = 0; i < p->n; i++) {
+        if (!(b->mask >> i & 1))
+            continue;
+        void *dst = ms_ring_reserve(&p->w[i].ring, MSG_BLOCK_DONE, sizeof b);
+        memcpy(dst, &b, sizeof b);
+        ms_ring_publish(&p->w[i].ring);
+    }
+}
+
+void ms_pipeline_source(ms_pipeline *p, ms_source *src)
+{
+    ms_pcap_blocks blocks = { block_get, block_put, p };
+    ms_source_set_blocks(src, &blocks);
+}
+
 void ms_pipeline_packet(ms_pipeline *p, ms_packet *pkt)
 {
     p->frames++;
@@ -365,7 +454,14 @@ void ms_pipeline_packet(ms_pipeline *p, ms_packet *pkt)
         if (ms_quick_tcp_of(&pkt->frame, &q)) {
             int wi = route(p, q.src, q.dst, q.key.family == 4 ? 4 : 16, q.sport, q.dport);
             worker *w = &p->w[wi];
-            seg_msg *sm = ms_ring_reserve(&w->ring, MSG_SEGMENT, sizeof *sm + q.seg.len);
+            read_block *b = p->cur;
+            bool in_block = b && pkt->frame.data >= b->mem && pkt->frame.data < b->mem + b->size;
+            /* in a read block: the payload is read there (no copy); else it travels in the ring */
+            size_t copy = in_block ? 0 : q.seg.len;
+            seg_msg *sm = ms_ring_reserve(&w->ring, in_block ? MSG_SEGREF : MSG_SEGMENT, sizeof *sm + copy);
+            if (in_block)
+                b->mask |= (uint64_t)1 << wi;
+            sm->payload = q.seg.payload;
             sm->key = q.key;
             sm->key_dir = (uint8_t)q.key_dir;
             sm->seq = q.seg.seq;
@@ -374,7 +470,7 @@ void ms_pipeline_packet(ms_pipeline *p, ms_packet *pkt)
             sm->len = q.seg.len;
             sm->ts_ns = q.seg.ts_ns;
             sm->index = q.seg.frame_index;
-            memcpy(sm + 1, q.seg.payload, q.seg.len);
+            memcpy(sm + 1, q.seg.payload, copy);
             ms_ring_publish(&w->ring);
             w->frames++;
             p->quick_frames++;

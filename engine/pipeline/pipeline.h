@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "capture/source.h"
 #include "common/common.h"
 #include "decode/packet.h"
 #include "dispatch/dispatch.h"
@@ -47,6 +48,10 @@ ms_pipeline *ms_pipeline_new(const ms_pipeline_opts *opts, const ms_pipeline_fac
 /* The reader's side, one thread: a packet of the reader's decode context (decoded here as far
  * as its flow), a capture-time tick, the end of an input. */
 void ms_pipeline_packet(ms_pipeline *p, ms_packet *pkt);
+/* An input was opened: its classic pcap records are read into the pipeline's blocks, so plain TCP
+ * payloads go to workers in place instead of copied (each worker says when it is done with a
+ * block). Other inputs are copied frame by frame. */
+void ms_pipeline_source(ms_pipeline *p, ms_source *src);
 void ms_pipeline_tick(ms_pipeline *p, uint64_t now_ns);
 void ms_pipeline_input_end(ms_pipeline *p);
 
