@@ -33,6 +33,8 @@ static const char http_usage[] =
     "  --unsafe-lua. Limits: --gap-timeout S (30), --idle-timeout S (300), --max-conns N,\n"
     "  --max-pages N. Reporting: --stats (decode errors, gaps, drops, script errors on stderr),\n"
     "  --progress / --no-progress, -q, -h.\n"
+    "Cores: --threads N workers (default: the cores available; 1 = one thread; the records are\n"
+    "  the same, their order is not: see docs/pipeline.md).\n"
     "\n"
     "Examples:\n"
     "  moonshark http capture.pcap\n"

@@ -24,7 +24,8 @@ static const char script_usage[] =
     "  -w DIR (one file per log: DIR/LOG.log), -f EXPR (BPF filter), -i IFACE (live),\n"
     "  --stats (counters on stderr), --unsafe-lua (lift the sandbox: os, io writes, C modules),\n"
     "  --lua-mem MB (Lua memory ceiling, default 256), --gap-timeout S, --idle-timeout S,\n"
-    "  --max-conns N, --max-pages N, -q, -h.\n";
+    "  --max-conns N, --max-pages N, --threads N (workers, each with its own Lua state; default:\n"
+    "  the cores available, 1 = one thread: see docs/lua-api.md, Several threads), -q, -h.\n";
 
 typedef struct lua_run {
     ms_dispatch *d;
