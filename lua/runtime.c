@@ -35,14 +35,31 @@
 #endif
 #define POOL_MAX_BYTES (8u << 20)
 
+/* Classes 0-15: 16-byte steps up to 256 (tables, short strings, closures); 16-20: powers of two
+ * from 512 to 8192 (long strings: URIs, cookies, header values), which went to malloc and free
+ * on every message. */
 static int size_class(size_t n)
 {
-    return (MS_LUA_POOL && n > 0 && n <= MS_LUA_POOL_CLASSES * 16) ? (int)((n - 1) >> 4) : -1;
+    if (!MS_LUA_POOL || n == 0)
+        return -1;
+    if (n <= 256)
+        return (int)((n - 1) >> 4);
+    if (n > 8192)
+        return -1;
+    int c = 16;
+    for (size_t sz = 512; sz < n; sz <<= 1)
+        c++;
+    return c;
+}
+
+static size_t class_size(int c)
+{
+    return c < 16 ? (size_t)(c + 1) * 16 : (size_t)512 << (c - 16);
 }
 
 static void pool_put(ms_lua *rt, int c, void *p)
 {
-    size_t sz = (size_t)(c + 1) * 16;
+    size_t sz = class_size(c);
     if (rt->pool_bytes + sz > POOL_MAX_BYTES) {
         free(p);
         return;
@@ -58,10 +75,10 @@ static void *pool_get(ms_lua *rt, int c)
     ms_lua_pool_block *b = rt->pool[c];
     if (b) {
         rt->pool[c] = b->next;
-        rt->pool_bytes -= (size_t)(c + 1) * 16;
+        rt->pool_bytes -= class_size(c);
         return b;
     }
-    return malloc((size_t)(c + 1) * 16);
+    return malloc(class_size(c));
 }
 
 static void release(ms_lua *rt, void *p, size_t size)

@@ -109,7 +109,7 @@ struct ms_lua_conn {
 
 #define MS_LUA_MAX_NEST 32     /* coroutine.resume depth tracked for the budget */
 #define MS_LUA_CO_POOL 64      /* finished reader coroutines kept for reuse */
-#define MS_LUA_POOL_CLASSES 16 /* free lists for blocks of 16, 32, ... 256 bytes */
+#define MS_LUA_POOL_CLASSES 21 /* free lists: blocks of 16, 32, ... 256 bytes, then 512 ... 8192 */
 
 typedef struct ms_lua_pool_block {
     struct ms_lua_pool_block *next;

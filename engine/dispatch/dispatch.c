@@ -139,7 +139,9 @@ static void tcp_data(void *stream, ms_tcp_view *view)
     }
     if (len == 0)
         return;
-    size_t used = s->d->ops->data(s->lc, dir, p, (size_t)len, ms_tcp_view_ts(view, offset), view_ts, &vt);
+    /* one chunk (nearly every delivery) has one time: no per-offset lookups */
+    size_t used = s->d->ops->data(s->lc, dir, p, (size_t)len, ms_tcp_view_ts(view, offset),
+                                  view->nchunks > 1 ? view_ts : NULL, &vt);
     if (used < len) {
         ms_tcp_keep_from(view, offset + used);
         s->held[dir] = len - used;
