@@ -10,7 +10,11 @@ CC      ?= cc
 PKGS    := libpcap lua5.4 libmagic zlib
 DEPS_PKGS := libpcap-dev liblua5.4-dev libcmocka-dev pkg-config libmagic-dev zlib1g-dev
 
-ifeq ($(SAN),1)
+ifeq ($(TSAN),1)
+BUILD   ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT     := -O1
+else ifeq ($(SAN),1)
 BUILD   ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT     := -O1
@@ -33,7 +37,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               -Iengine -I. $(PKG_CFLAGS)
-LDLIBS  = $(PKG_LIBS) -lm
+LDLIBS  = $(PKG_LIBS) -lm -pthread
 LDFLAGS += $(SANFLAGS)
 
 # The engine's stages and the Lua bridge go into one static library; engine/cli/ is the command.
@@ -74,7 +78,7 @@ PUBLIC_HEADERS := engine/common/common.h engine/capture/frame.h engine/capture/s
 MAN     := $(BUILD)/moonshark.1
 
 .SECONDARY:
-.PHONY: all deps check-deps run test unit e2e san-unit bench fuzz clean help lint tools man install uninstall oracles
+.PHONY: all deps check-deps run test unit e2e san-unit tsan bench fuzz clean help lint tools man install uninstall oracles
 all: check-deps $(BIN) tools
 
 help:
@@ -171,6 +175,14 @@ test: check-deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory san-unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory tsan
+
+# The threaded path (--threads) under ThreadSanitizer: the identical-records test on captures made
+# here and on the first batch of ../shared/pcaps, with a TSan build in build-tsan/.
+tsan: check-deps
+	@$(MAKE) --no-print-directory TSAN=1 build-tsan/moonshark build-tsan/tools/gen_capture
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" MOONSHARK=$(CURDIR)/build-tsan/moonshark \
+	    BUILD_DIR=$(CURDIR)/build-tsan TSAN_BATCHES=1 sh tests/e2e/threads_identical.sh
 
 run: check-deps $(BIN)
 	$(BIN) http samples/http-loopback.pcap
@@ -187,6 +199,6 @@ lint:
 	    --suppress=missingIncludeSystem -Iengine -I. engine lua
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(TEST_HELPER_OBJ:.o=.d) $(EMBED_OBJ:.o=.d)

@@ -1,11 +1,14 @@
 /* budget.c — the instruction budget per call into Lua: a count hook, armed lazily by a CPU-time
  * timer (or always on with opts.exact_budget), and enter/leave bookkeeping around every call. */
+#define _GNU_SOURCE /* SIGEV_THREAD_ID, gettid: each thread's timer signals that thread */
 #include "lua/budget.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 void ms_lua_budget_hook(lua_State *L, lua_Debug *ar)
 {
@@ -21,17 +24,20 @@ void ms_lua_budget_hook(lua_State *L, lua_Debug *ar)
 
 /* A count hook makes the VM check a trap on every instruction (about 12% of `moonshark http`).
  * By default the hook is armed only for a call that is still running after a tick of CPU time:
- * a SIGVTALRM timer (ITIMER_VIRTUAL, MS_LUA_TICK_US) looks at the runtime in a call; when the same
+ * a SIGVTALRM timer on the CPU time of the thread that made the runtime looks at that thread's
+ * runtime in a call; when the same
  * call is seen on two ticks, it installs the count hook on the thread running Lua (lua_sethook is
  * safe from a signal handler), and the call then has `budget` more instructions. Threads resumed
  * from Lua (coroutine.resume / wrap) are tracked so the innermost one gets the hook. With
- * opts.exact_budget, or when the timer cannot be set, the hook counts every instruction. */
+ * opts.exact_budget, or when the timer cannot be set, the hook counts every instruction.
+ * Runtimes of different threads (moonshark --threads: one per worker) each have their own timer
+ * and the handler sees only its own thread's runtime; a runtime is used by the thread that made it. */
 #define MS_LUA_TICK_US 10000
 
-static ms_lua *volatile g_current;     /* runtime whose call the timer looks at */
-static int g_timer_users;              /* runtimes using the timer */
+static _Thread_local ms_lua *volatile g_current; /* runtime whose call this thread's timer looks at */
+static pthread_mutex_t g_action_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_timer_users;              /* runtimes using the timer, all threads (under the lock) */
 static struct sigaction g_old_action;
-static struct itimerval g_old_timer;
 
 static void hook_thread(ms_lua *rt, int slot)
 {
@@ -67,22 +73,39 @@ static void on_tick_signal(int sig)
 
 static bool timer_start(ms_lua *rt)
 {
-    (void)rt;
-    if (g_timer_users++ > 0)
-        return true;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_tick_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    struct itimerval it = { { 0, MS_LUA_TICK_US }, { 0, MS_LUA_TICK_US } };
-    if (sigaction(SIGVTALRM, &sa, &g_old_action) != 0) {
-        g_timer_users--;
+    pthread_mutex_lock(&g_action_lock);
+    if (g_timer_users == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_tick_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGVTALRM, &sa, &g_old_action) != 0) {
+            pthread_mutex_unlock(&g_action_lock);
+            return false;
+        }
+    }
+    g_timer_users++;
+    pthread_mutex_unlock(&g_action_lock);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGVTALRM;
+    ev._sigev_un._tid = gettid();
+    struct itimerspec it = { { 0, MS_LUA_TICK_US * 1000 }, { 0, MS_LUA_TICK_US * 1000 } };
+    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &rt->budget_timer) != 0) {
+        pthread_mutex_lock(&g_action_lock);
+        if (--g_timer_users == 0)
+            sigaction(SIGVTALRM, &g_old_action, NULL);
+        pthread_mutex_unlock(&g_action_lock);
         return false;
     }
-    if (setitimer(ITIMER_VIRTUAL, &it, &g_old_timer) != 0) {
-        sigaction(SIGVTALRM, &g_old_action, NULL);
-        g_timer_users--;
+    if (timer_settime(rt->budget_timer, 0, &it, NULL) != 0) {
+        timer_delete(rt->budget_timer);
+        pthread_mutex_lock(&g_action_lock);
+        if (--g_timer_users == 0)
+            sigaction(SIGVTALRM, &g_old_action, NULL);
+        pthread_mutex_unlock(&g_action_lock);
         return false;
     }
     return true;
@@ -92,23 +115,22 @@ static void timer_stop(ms_lua *rt)
 {
     if (g_current == rt)
         g_current = NULL;
-    if (--g_timer_users > 0)
-        return;
     /* A tick raised just before the disarm may still be pending; if it were delivered after the
      * old action (often SIG_DFL, which terminates) is back, it would kill the process. Block it,
      * disarm, swallow a pending one, then restore. */
     sigset_t vt, old_mask;
     sigemptyset(&vt);
     sigaddset(&vt, SIGVTALRM);
-    sigprocmask(SIG_BLOCK, &vt, &old_mask);
-    struct itimerval off = { { 0, 0 }, { 0, 0 } };
-    setitimer(ITIMER_VIRTUAL, &off, NULL);
+    pthread_sigmask(SIG_BLOCK, &vt, &old_mask);
+    timer_delete(rt->budget_timer);
     const struct timespec zero = { 0, 0 };
     while (sigtimedwait(&vt, NULL, &zero) == SIGVTALRM) {
     }
-    setitimer(ITIMER_VIRTUAL, &g_old_timer, NULL);
-    sigaction(SIGVTALRM, &g_old_action, NULL);
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    pthread_mutex_lock(&g_action_lock);
+    if (--g_timer_users == 0)
+        sigaction(SIGVTALRM, &g_old_action, NULL);
+    pthread_mutex_unlock(&g_action_lock);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 }
 
 /* Out of a call: the timer leaves it alone and no thread keeps the count hook. */

@@ -50,7 +50,17 @@ static int open_log(lua_State *L, ms_lua *rt, const char *name, int names_idx, c
     }
     ms_err err;
     err.msg[0] = '\0';
-    ms_output *out = ms_output_open(name, defs, n, rt->opts.format, rt->opts.out, rt->opts.out_dir, &err);
+    FILE *fp = rt->opts.out;
+    const char *dir = rt->opts.out_dir;
+    if (rt->opts.log_stream) { /* one worker of several: the stream merges its lines */
+        fp = rt->opts.log_stream(rt->opts.log_stream_ud, name, defs, n, &err);
+        dir = NULL;
+        if (!fp) {
+            lua_pop(L, 1);
+            return luaL_error(L, "moonshark.log %s: %s", name, err.msg);
+        }
+    }
+    ms_output *out = ms_output_open(name, defs, n, rt->opts.format, fp, dir, &err);
     lua_pop(L, 1);
     if (!out)
         return luaL_error(L, "moonshark.log %s: %s", name, err.msg);

@@ -44,6 +44,10 @@ typedef struct ms_lua_opts {
     const char *filter;     /* -Y EXPR: only records it accepts are written, in every log */
     const char *const *select; /* -e FIELD...: the columns every log writes (nselect of them) */
     int nselect;
+    /* Optional (moonshark --threads): the stream each log writes to, asked once per log when a
+     * script declares it (instead of out / out_dir); NULL with err filled fails moonshark.log. */
+    FILE *(*log_stream)(void *ud, const char *name, const ms_field_def *fields, int nfields, ms_err *err);
+    void *log_stream_ud;
 } ms_lua_opts;
 
 /* Counters for --stats and tests. Once every connection is closed,
@@ -106,6 +110,13 @@ const ms_lua_stats *ms_lua_get_stats(ms_lua *rt);
 
 /* Writes the counters as "lua.NAME VALUE" lines. */
 void ms_lua_print_stats(ms_lua *rt, FILE *fp);
+/* For runtimes of several workers (--threads): sum adds s (memory figures add up too: mem_peak
+ * becomes the sum of the peaks), print_counters writes a sum like ms_lua_print_stats. */
+void ms_lua_stats_add(ms_lua_stats *sum, const ms_lua_stats *s);
+void ms_lua_print_counters(const ms_lua_stats *s, FILE *fp);
+/* Writes "log.NAME.records N" (and "log.NAME.filtered_out N" under -Y) for each log, summed over
+ * n runtimes that loaded the same scripts (the workers of --threads). */
+void ms_lua_print_log_counts(ms_lua *const *rts, int n, FILE *fp);
 
 /* ---- connections ------------------------------------------------------------------------ */
 

@@ -37,14 +37,31 @@
 #endif
 #define POOL_MAX_BYTES (8u << 20)
 
+/* Classes 0-15: 16-byte steps up to 256 (tables, short strings, closures); 16-20: powers of two
+ * from 512 to 8192 (long strings: URIs, cookies, header values), which went to malloc and free
+ * on every message. */
 static int size_class(size_t n)
 {
-    return (MS_LUA_POOL && n > 0 && n <= MS_LUA_POOL_CLASSES * 16) ? (int)((n - 1) >> 4) : -1;
+    if (!MS_LUA_POOL || n == 0)
+        return -1;
+    if (n <= 256)
+        return (int)((n - 1) >> 4);
+    if (n > 8192)
+        return -1;
+    int c = 16;
+    for (size_t sz = 512; sz < n; sz <<= 1)
+        c++;
+    return c;
+}
+
+static size_t class_size(int c)
+{
+    return c < 16 ? (size_t)(c + 1) * 16 : (size_t)512 << (c - 16);
 }
 
 static void pool_put(ms_lua *rt, int c, void *p)
 {
-    size_t sz = (size_t)(c + 1) * 16;
+    size_t sz = class_size(c);
     if (rt->pool_bytes + sz > POOL_MAX_BYTES) {
         free(p);
         return;
@@ -60,10 +77,10 @@ static void *pool_get(ms_lua *rt, int c)
     ms_lua_pool_block *b = rt->pool[c];
     if (b) {
         rt->pool[c] = b->next;
-        rt->pool_bytes -= (size_t)(c + 1) * 16;
+        rt->pool_bytes -= class_size(c);
         return b;
     }
-    return malloc((size_t)(c + 1) * 16);
+    return malloc(class_size(c));
 }
 
 static void release(ms_lua *rt, void *p, size_t size)
@@ -493,7 +510,36 @@ const ms_lua_stats *ms_lua_get_stats(ms_lua *rt)
 
 void ms_lua_print_stats(ms_lua *rt, FILE *fp)
 {
-    const ms_lua_stats *s = &rt->stats;
+    ms_lua_print_counters(&rt->stats, fp);
+    ms_lua_print_log_counts(&rt, 1, fp);
+}
+
+void ms_lua_stats_add(ms_lua_stats *sum, const ms_lua_stats *s)
+{
+    sum->script_errors += s->script_errors;
+    sum->records += s->records;
+    sum->records_dropped += s->records_dropped;
+    sum->calls += s->calls;
+    sum->bytes_in += s->bytes_in;
+    sum->bytes_parsed += s->bytes_parsed;
+    sum->bytes_skipped += s->bytes_skipped;
+    sum->bytes_dropped += s->bytes_dropped;
+    sum->bytes_gap += s->bytes_gap;
+    sum->conns += s->conns;
+    sum->conns_unparsed += s->conns_unparsed;
+    sum->datagrams += s->datagrams;
+    sum->mem_limit_hits += s->mem_limit_hits;
+    sum->budget_hits += s->budget_hits;
+    sum->mime_sniffed += s->mime_sniffed;
+    sum->mime_typed += s->mime_typed;
+    sum->mime_libmagic += s->mime_libmagic;
+    sum->mime_uncollected += s->mime_uncollected;
+    sum->mem_used += s->mem_used;
+    sum->mem_peak += s->mem_peak;
+}
+
+void ms_lua_print_counters(const ms_lua_stats *s, FILE *fp)
+{
     fprintf(fp, "lua.script_errors %llu\n", (unsigned long long)s->script_errors);
     fprintf(fp, "lua.records %llu\n", (unsigned long long)s->records);
     fprintf(fp, "lua.records_dropped %llu\n", (unsigned long long)s->records_dropped);
@@ -513,12 +559,23 @@ void ms_lua_print_stats(ms_lua *rt, FILE *fp)
     fprintf(fp, "lua.mime_typed %llu\n", (unsigned long long)s->mime_typed);
     fprintf(fp, "lua.mime_libmagic %llu\n", (unsigned long long)s->mime_libmagic);
     fprintf(fp, "lua.mime_uncollected %llu\n", (unsigned long long)s->mime_uncollected);
-    for (int i = 0; i < rt->nlogs; i++) { /* records per log (counted at close), and -Y's share */
-        const ms_lua_log *log = &rt->logs[i];
-        uint64_t records = log->out ? ms_output_records(log->out) : log->records;
-        uint64_t filtered = log->out ? ms_output_filtered(log->out) : log->filtered;
-        fprintf(fp, "log.%s.records %llu\n", log->name, (unsigned long long)(records - filtered));
-        if (rt->opts.filter)
-            fprintf(fp, "log.%s.filtered_out %llu\n", log->name, (unsigned long long)filtered);
+}
+
+void ms_lua_print_log_counts(ms_lua *const *rts, int n, FILE *fp)
+{
+    if (n < 1)
+        return;
+    for (int i = 0; i < rts[0]->nlogs; i++) { /* records per log (counted at close), and -Y's share */
+        uint64_t records = 0, filtered = 0;
+        for (int k = 0; k < n; k++) {
+            if (i >= rts[k]->nlogs)
+                continue;
+            const ms_lua_log *log = &rts[k]->logs[i];
+            records += log->out ? ms_output_records(log->out) : log->records;
+            filtered += log->out ? ms_output_filtered(log->out) : log->filtered;
+        }
+        fprintf(fp, "log.%s.records %llu\n", rts[0]->logs[i].name, (unsigned long long)(records - filtered));
+        if (rts[0]->opts.filter)
+            fprintf(fp, "log.%s.filtered_out %llu\n", rts[0]->logs[i].name, (unsigned long long)filtered);
     }
 }

@@ -7,6 +7,7 @@
 #define MS_LUA_STATE_H
 
 #include <signal.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -118,7 +119,7 @@ struct ms_lua_conn {
 
 #define MS_LUA_MAX_NEST 32     /* coroutine.resume depth tracked for the budget */
 #define MS_LUA_CO_POOL 64      /* finished reader coroutines kept for reuse */
-#define MS_LUA_POOL_CLASSES 16 /* free lists for blocks of 16, 32, ... 256 bytes */
+#define MS_LUA_POOL_CLASSES 21 /* free lists: blocks of 16, 32, ... 256 bytes, then 512 ... 8192 */
 
 typedef struct ms_lua_pool_block {
     struct ms_lua_pool_block *next;
@@ -153,6 +154,7 @@ struct ms_lua {
     /* lazily armed budget (see runtime.c); fields read by the SIGVTALRM handler are volatile */
     bool lazy_budget;         /* count hook armed by the timer (else always on) */
     bool timer_on;            /* this runtime counts as a timer user */
+    timer_t budget_timer;     /* CPU-time timer of the thread that made the runtime (when timer_on) */
     volatile sig_atomic_t in_call;   /* a call into Lua is running */
     volatile sig_atomic_t armed;     /* the count hook is on for this call */
     volatile unsigned long call_seq; /* calls entered */

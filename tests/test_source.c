@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pcap/pcap.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,101 @@ static void test_bad_filter_is_a_usage_error(void **state)
     assert_non_null(strstr(err.msg, "bad filter"));
 }
 
+/* Writes a classic pcap by hand: byte order `big` (swapped on this host), nanosecond magic or
+ * not, snaplen 2000, n frames of varying sizes; frame `oversize` (1-based, 0 = none) has a
+ * caplen past the snaplen, which libpcap cuts and the quick reader leaves to it. */
+static void write_raw_pcap(const char *path, int n, bool big, bool nano, int oversize)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    uint32_t w32;
+    uint16_t w16;
+#define PUT32(v) (w32 = big ? __builtin_bswap32((uint32_t)(v)) : (uint32_t)(v), fwrite(&w32, 4, 1, fp))
+#define PUT16(v) (w16 = big ? __builtin_bswap16((uint16_t)(v)) : (uint16_t)(v), fwrite(&w16, 2, 1, fp))
+    PUT32(nano ? 0xa1b23c4d : 0xa1b2c3d4);
+    PUT16(2);
+    PUT16(4);
+    PUT32(0);
+    PUT32(0);
+    PUT32(2000);
+    PUT32(1); /* Ethernet */
+    uint8_t frame[4000];
+    for (int i = 0; i < n; i++) {
+        uint32_t len = 42 + (uint32_t)(i * 37 % 1400);
+        if (i + 1 == oversize)
+            len = 3000;
+        for (uint32_t k = 0; k < len; k++)
+            frame[k] = (uint8_t)(k * 7 + i);
+        PUT32(1000 + i);
+        PUT32(i * 13);
+        PUT32(len);
+        PUT32(len + 4);
+        fwrite(frame, 1, len, fp);
+    }
+#undef PUT32
+#undef PUT16
+    fclose(fp);
+}
+
+/* Every frame of path as (number, time, lengths, a checksum of the bytes), read as the source
+ * reads it, or with libpcap alone. Returns the count and the last return code in *rc. */
+static int read_all(const char *path, bool libpcap_only, uint64_t *sig, int max, int *rc)
+{
+    if (libpcap_only)
+        setenv("MOONSHARK_LIBPCAP_ONLY", "1", 1);
+    ms_err err;
+    int code;
+    ms_source *s = ms_source_open_file(path, NULL, &err, &code);
+    unsetenv("MOONSHARK_LIBPCAP_ONLY");
+    assert_non_null(s);
+    ms_frame f;
+    int n = 0;
+    while ((*rc = ms_source_next(s, &f, &err)) == 1 && n < max) {
+        uint64_t h = f.number * 31 + f.ts_ns;
+        for (uint32_t k = 0; k < f.caplen; k++)
+            h = h * 1099511628211ULL ^ f.data[k];
+        sig[n++] = h ^ (uint64_t)f.caplen << 48 ^ (uint64_t)f.wirelen << 32;
+    }
+    ms_source_close(s);
+    return n;
+}
+
+static void test_quick_reader_gives_libpcaps_frames_in_both_byte_orders_and_across_blocks(void **state)
+{
+    (void)state;
+    static uint64_t a[3000], b[3000];
+    for (int variant = 0; variant < 4; variant++) {
+        char path[256];
+        path_in_tmp(path, sizeof path, "quick.pcap");
+        /* 2500 frames of up to 1.4 KB: several 256 KiB read blocks, records cut at block ends */
+        write_raw_pcap(path, 2500, variant & 1, variant & 2, 0);
+        int rca, rcb;
+        int na = read_all(path, false, a, 3000, &rca);
+        int nb = read_all(path, true, b, 3000, &rcb);
+        assert_int_equal(na, 2500);
+        assert_int_equal(nb, 2500);
+        assert_int_equal(rca, 0);
+        assert_int_equal(rcb, 0);
+        assert_memory_equal(a, b, sizeof a[0] * 2500);
+    }
+}
+
+static void test_record_past_the_snaplen_hands_the_rest_of_the_file_to_libpcap(void **state)
+{
+    (void)state;
+    static uint64_t a[600], b[600];
+    char path[256];
+    path_in_tmp(path, sizeof path, "oversize.pcap");
+    write_raw_pcap(path, 500, false, false, 300);
+    int rca, rcb;
+    int na = read_all(path, false, a, 600, &rca);
+    int nb = read_all(path, true, b, 600, &rcb);
+    assert_int_equal(na, nb);
+    assert_int_equal(rca, rcb);
+    assert_true(na >= 299);
+    assert_memory_equal(a, b, sizeof a[0] * (size_t)na);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -286,6 +382,8 @@ int main(void)
         cmocka_unit_test(test_not_a_capture_is_a_format_error_and_missing_file_an_io_error),
         cmocka_unit_test(test_filter_keeps_the_file_frame_numbers),
         cmocka_unit_test(test_bad_filter_is_a_usage_error),
+        cmocka_unit_test(test_quick_reader_gives_libpcaps_frames_in_both_byte_orders_and_across_blocks),
+        cmocka_unit_test(test_record_past_the_snaplen_hands_the_rest_of_the_file_to_libpcap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

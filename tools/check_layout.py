@@ -20,7 +20,10 @@ STAGES = {
     "tcp": {"common", "capture", "decode", "flow"},
     "output": {"common"},
     "dispatch": {"common", "capture", "decode", "flow", "tcp"},
-    "cli": {"common", "capture", "decode", "flow", "tcp", "output", "dispatch", "lua"},
+    # reader thread, rings, workers and the merged output (--threads): dispatch and below, never
+    # lua/ (workers get their parser through dispatch/parser.h from a factory the CLI passes in)
+    "pipeline": {"common", "capture", "decode", "flow", "tcp", "output", "dispatch"},
+    "cli": {"common", "capture", "decode", "flow", "tcp", "output", "dispatch", "pipeline", "lua"},
 }
 ENGINE_BELOW_CLI = set(STAGES) - {"cli"}
 

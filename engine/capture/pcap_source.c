@@ -1,10 +1,12 @@
 /* pcap_source.c — packet sources over libpcap: capture files, stdin and live interfaces.
  * Files are opened with fopen so "cannot open" and "not a capture" are told apart, and with
  * nanosecond precision so every timestamp is kept as nanoseconds. A BPF filter on a file is
- * applied here with pcap_offline_filter, so frame numbers stay those of the file. */
+ * applied here with pcap_offline_filter, so frame numbers stay those of the file. Classic pcap
+ * files are read by capture/pcap_fast.c while their records are plain, libpcap after that. */
 #include "capture/source.h"
 
 #include "capture/gzip.h"
+#include "capture/pcap_fast.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -33,6 +35,8 @@ struct ms_source {
     int timeout_ms;            /* live: how long one ms_source_next waits for a frame */
     char *iobuf;               /* stdio buffer of fp, freed after pcap_close */
     int linktype;
+    bool fast;                 /* records come from `quick` (libpcap only opened the file) */
+    ms_pcap_fast quick;        /* the quick reader of classic pcap files (capture/pcap_fast.h) */
 };
 
 static void source_set_name(ms_source *s, const char *name)
@@ -133,8 +137,29 @@ ms_source *ms_source_open_file(const char *path, const ms_source_opts *opts, ms_
         }
         s->has_filter = true;
     }
+    /* libpcap read the file header (and checked it); plain records are read without it from here.
+     * MOONSHARK_LIBPCAP_ONLY=1 keeps libpcap for every record (tests compare the two). */
+    const char *only = getenv("MOONSHARK_LIBPCAP_ONLY");
+    if (s->fp != stdin && !s->raw && s->size && !(only && *only && strcmp(only, "0") != 0))
+        s->fast = ms_pcap_fast_open(&s->quick, path, s->linktype, pcap_snapshot(s->pcap));
     *code = 0;
     return s;
+}
+
+/* The quick reader met a record it leaves to libpcap: libpcap, still just past the file header,
+ * skips the frames already handed out and reads on from that record. 0, or what ms_source_next
+ * returns for a failed read. */
+static int leave_to_libpcap(ms_source *src)
+{
+    ms_pcap_fast_close(&src->quick);
+    src->fast = false;
+    for (uint64_t i = 0; i < src->frames; i++) {
+        struct pcap_pkthdr *hdr;
+        const u_char *data;
+        if (pcap_next_ex(src->pcap, &hdr, &data) != 1)
+            return -1; /* cannot happen: the quick reader read these records whole */
+    }
+    return 0;
 }
 
 ms_source *ms_source_open_live(const char *iface, const ms_source_opts *opts, ms_err *err)
@@ -194,6 +219,35 @@ ms_source *ms_source_open_live(const char *iface, const ms_source_opts *opts, ms
 int ms_source_next(ms_source *src, ms_frame *frame, ms_err *err)
 {
     bool polled = false;
+    while (src->fast && !src->stop) {
+        ms_pcap_record rec;
+        int rc = ms_pcap_fast_next(&src->quick, &rec);
+        if (rc == 0)
+            return 0;
+        if (rc < 0) {
+            if (leave_to_libpcap(src) != 0)
+                return ms_fail(err, MS_EIO, "%s: libpcap cannot read frame %llu again", src->name,
+                               (unsigned long long)src->frames);
+            break;
+        }
+        src->frames++;
+        if (src->has_filter) {
+            struct pcap_pkthdr h;
+            memset(&h, 0, sizeof h);
+            h.caplen = rec.caplen;
+            h.len = rec.wirelen;
+            if (!pcap_offline_filter(&src->prog, &h, rec.data))
+                continue;
+        }
+        frame->data = rec.data;
+        frame->caplen = rec.caplen;
+        frame->wirelen = rec.wirelen;
+        frame->ts_ns = rec.ts_ns;
+        frame->linktype = src->linktype;
+        frame->ifindex = 0;
+        frame->number = src->frames;
+        return 1;
+    }
     for (;;) {
         if (src->stop)
             return 0;
@@ -253,6 +307,8 @@ uint64_t ms_source_offset(const ms_source *src)
 {
     if (src->live || !src->size)
         return 0;
+    if (src->fast)
+        return ms_pcap_fast_offset(&src->quick);
     FILE *fp = src->raw ? src->raw : pcap_file(src->pcap);
     long off = fp ? ftell(fp) : -1;
     return off < 0 ? 0 : (uint64_t)off;
@@ -284,12 +340,22 @@ int ms_source_live_stats(ms_source *src, uint64_t *received, uint64_t *dropped, 
     return 0;
 }
 
+bool ms_source_set_blocks(ms_source *src, const struct ms_pcap_blocks *b)
+{
+    if (!src->fast)
+        return false;
+    ms_pcap_fast_set_blocks(&src->quick, b);
+    return true;
+}
+
 void ms_source_close(ms_source *src)
 {
     if (!src)
         return;
     if (src->has_filter)
         pcap_freecode(&src->prog);
+    if (src->fast)
+        ms_pcap_fast_close(&src->quick);
     if (src->pcap)
         pcap_close(src->pcap); /* closes the FILE it was opened from */
     free(src->iobuf);

@@ -47,6 +47,12 @@ const char *ms_source_name(const ms_source *src);
 /* libpcap's received/dropped counters for a live source; returns 0 when available. */
 int ms_source_live_stats(ms_source *src, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
 
+/* Reads of a classic pcap file go into blocks from b from now on (capture/pcap_fast.h), so the
+ * frames stay where they are until the block's owner frees it (moonshark --threads). False when
+ * the file is not read by the quick reader (then frames are borrowed as usual). */
+struct ms_pcap_blocks;
+bool ms_source_set_blocks(ms_source *src, const struct ms_pcap_blocks *b);
+
 void ms_source_close(ms_source *src);
 
 /* An interface libpcap can capture on, as ms_source_interfaces hands it over (-D). */

@@ -42,7 +42,7 @@ int ms_cli_exit_code(int rc)
 enum {
     OPT_JSON = 1000, OPT_TSV, OPT_TABLE, OPT_STATS, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_LAZY, OPT_EAGER,
     OPT_SNAPLEN, OPT_NO_PROMISC, OPT_GAP_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_MAX_PAGES,
-    OPT_LUA_MEM, OPT_UNSAFE_LUA, OPT_VERSION, OPT_SEED, OPT_NO_DROP_PRIVILEGES,
+    OPT_LUA_MEM, OPT_UNSAFE_LUA, OPT_VERSION, OPT_SEED, OPT_NO_DROP_PRIVILEGES, OPT_THREADS,
 };
 
 static const struct option long_opts[] = {
@@ -62,6 +62,7 @@ static const struct option long_opts[] = {
     { "max-pages", required_argument, NULL, OPT_MAX_PAGES },
     { "lua-mem", required_argument, NULL, OPT_LUA_MEM },
     { "seed", required_argument, NULL, OPT_SEED },
+    { "threads", required_argument, NULL, OPT_THREADS },
     { "unsafe-lua", no_argument, NULL, OPT_UNSAFE_LUA },
     { "no-drop-privileges", no_argument, NULL, OPT_NO_DROP_PRIVILEGES },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -386,6 +387,15 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
                 return MS_EINVAL;
             seed_given = true;
             break;
+        case OPT_THREADS:
+            if (parse_count("--threads", optarg, 64, &n))
+                return MS_EINVAL;
+            if (n == 0) {
+                ms_cli_error("--threads: '%s' is not a number from 1 to 64", optarg);
+                return MS_EINVAL;
+            }
+            o->threads = (int)n;
+            break;
         case ':':
             ms_cli_error("option %s needs a value (see 'moonshark %s%s--help')", argv[optind - 1],
                          o->command ? o->command : "", o->command ? " " : "");
@@ -505,7 +515,8 @@ static void progress_draw(progress *p, ms_source *src, uint64_t frames, bool fin
 }
 
 static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ctx, const ms_run_hooks *hooks,
-                      void *ud, progress *prog, uint64_t *last_tick, uint64_t *run_frames)
+                      void (*on_source)(void *, ms_source *), void *ud, progress *prog, uint64_t *last_tick,
+                      uint64_t *run_frames)
 {
     ms_frame frame;
     ms_packet pkt;
@@ -513,6 +524,8 @@ static int run_source(const ms_cli_opts *opts, ms_source *src, ms_decode_ctx *ct
     uint64_t frames = 0, last_wall = 0;
     int rc;
     bool live = opts->iface != NULL;
+    if (on_source)
+        on_source(ud, src);
     prog->started = prog->last_draw = now_seconds();
     prog->drawn = false;
     while ((rc = ms_source_next(src, &frame, &err)) >= 1 && !interrupted) {
@@ -582,6 +595,12 @@ static int drop_now(const char *user)
 
 int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks, void *ud)
 {
+    return ms_cli_run_sources(opts, ctx, hooks, NULL, ud);
+}
+
+int ms_cli_run_sources(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks,
+                       void (*on_source)(void *ud, ms_source *src), void *ud)
+{
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -609,7 +628,7 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
             if (!opts->quiet)
                 fprintf(stderr, "moonshark: capturing on %s%s%s (Ctrl-C to stop)\n", opts->iface,
                         drop_to ? " as user " : "", drop_to ? drop_to : "");
-            result = run_source(opts, src, ctx, hooks, ud, &prog, &last_tick, &run_frames);
+            result = run_source(opts, src, ctx, hooks, on_source, ud, &prog, &last_tick, &run_frames);
             uint64_t recv, drop, ifdrop;
             if (ms_source_live_stats(src, &recv, &drop, &ifdrop) == 0)
                 fprintf(stderr, "moonshark: %s: %llu packets received by filter, %llu dropped by kernel, "
@@ -643,7 +662,7 @@ int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *
             prog.index = i;
             prog.on = opts->progress == 1 || (opts->progress == -1 && isatty(STDERR_FILENO) &&
                                               ms_source_size(src) > 0);
-            int rc = run_source(opts, src, ctx, hooks, ud, &prog, &last_tick, &run_frames);
+            int rc = run_source(opts, src, ctx, hooks, on_source, ud, &prog, &last_tick, &run_frames);
             if (rc && result == 0)
                 result = rc;
             if (hooks->on_input_end)

@@ -12,6 +12,7 @@
 #include "decode/decode.h"
 #include "output/output.h"
 #include "decode/packet.h"
+#include "capture/source.h"
 
 #define MS_VERSION "0.1.0"
 
@@ -51,6 +52,7 @@ typedef struct ms_cli_opts {
     const char *select[MS_CLI_MAX_SELECT];  /* -e FIELD (repeatable, or FIELD,FIELD): columns shown */
     int nselect;
     char filter_buf[MS_CLI_FILTER_MAX];     /* a trailing BPF expression (FILE... tcp port 80), joined */
+    int threads;                            /* --threads N (0 = not given: the cores available) */
 } ms_cli_opts;
 
 /* Parses argv (after the command word) into opts. Prints a clear one-line error and returns
@@ -71,6 +73,10 @@ typedef struct ms_run_hooks {
  * Returns 0, or a negative code after printing one line per failed input on stderr
  * (the loop goes on with the next input; a truncated file yields all frames before the cut). */
 int ms_cli_run(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks, void *ud);
+/* The same, calling on_source(ud, src) when each input is open, before its first frame
+ * (--threads: the reader's read blocks). */
+int ms_cli_run_sources(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run_hooks *hooks,
+                       void (*on_source)(void *ud, ms_source *src), void *ud);
 
 /* For commands whose output is not a log (layers, stats, streams): an error naming the command
  * when -Y or -e was given. Returns 0 or MS_EINVAL. */

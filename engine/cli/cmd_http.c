@@ -45,6 +45,8 @@ static const char http_usage[] =
     "log.http.records (written) and log.http.filtered_out. Details: docs/display-filter.md.\n"
     "  -Y 'status_code >= 500'     -Y 'method == \"POST\" and not status_code'\n"
     "  -Y 'host ~ \"(^|\\.)example\\.com$\" || uri contains \"/api/\"'\n"
+    "Cores: --threads N workers (default: the cores available; 1 = one thread; the records are\n"
+    "  the same, their order is not: see docs/pipeline.md).\n"
     "\n"
     "Examples:\n"
     "  moonshark http capture.pcap\n"

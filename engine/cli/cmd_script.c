@@ -1,9 +1,12 @@
 /* cmd_script.c — `moonshark -s FILE.lua [-s FILE2.lua] [OPTIONS] CAPTURE...`: runs user parsers over
  * captures (records to stdout: table on a terminal, TSV when piped, --json, -w DIR for DIR/LOG.log).
  * Holds the runner the bundled-log commands share (http, dns, tls, all): runtime + dispatcher +
- * the CLI read loop. */
+ * the CLI read loop, on one thread or handed to the workers of lua_threads.c. */
+#define _GNU_SOURCE /* sched_getaffinity */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -25,7 +28,9 @@ static const char script_usage[] =
     "  choose the fields of every log: see 'moonshark http --help'), --stats (counters and\n"
     "  records per log on stderr), --unsafe-lua (lift the sandbox: os, io writes, C modules),\n"
     "  --lua-mem MB (Lua memory ceiling, default 256), --gap-timeout S, --idle-timeout S,\n"
-    "  --max-conns N, --max-pages N, --seed N, -n, -q, -h.\n"
+    "  --max-conns N, --max-pages N, --seed N, --threads N (workers, each with its own Lua state;\n"
+    "  default: the cores available, 1 = one thread: see docs/lua-api.md, Several threads), -n,\n"
+    "  -q, -h.\n"
     "\n"
     "Without a capture: --stream CLIENT.bin [SERVER.bin] feeds two raw byte files as one TCP\n"
     "connection (the client's bytes, then the server's, then both ends). --stream-ports\n"
@@ -40,13 +45,92 @@ typedef struct lua_run {
 static void on_packet(void *ud, ms_packet *pkt)
 {
     lua_run *r = ud;
-    ms_dispatch_packet(r->d, pkt);
+    ms_dispatch_frame(r->d, pkt);
 }
 
 static void on_tick(void *ud, uint64_t now_ns)
 {
     lua_run *r = ud;
     ms_dispatch_tick(r->d, now_ns);
+}
+
+int ms_cmd_default_threads(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        return n < 1 ? 1 : n > 64 ? 64 : n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+int ms_cmd_lua_open(const ms_cli_opts *opts, const char *const *builtins,
+                    FILE *(*log_stream)(void *, const char *, const ms_field_def *, int, ms_err *),
+                    void *log_stream_ud, ms_lua **out, ms_err *err)
+{
+    ms_lua_opts lopts;
+    ms_lua_opts_default(&lopts);
+    lopts.sandbox = !opts->unsafe_lua;
+    if (opts->lua_mem_mb)
+        lopts.mem_limit = (size_t)opts->lua_mem_mb << 20;
+    lopts.format = opts->format;
+    lopts.out = stdout;
+    lopts.out_dir = opts->out_dir;
+    lopts.live = opts->line_buffered;
+    lopts.filter = opts->display_filter;
+    lopts.select = opts->select;
+    lopts.nselect = opts->nselect;
+    lopts.log_stream = log_stream;
+    lopts.log_stream_ud = log_stream_ud;
+    *out = NULL;
+    ms_lua *rt = ms_lua_new(&lopts, err);
+    if (!rt)
+        return 1;
+    int rc = 0;
+    for (int i = 0; builtins && builtins[i] && rc == 0; i++)
+        rc = ms_lua_load_builtin(rt, builtins[i], err);
+    if (rc == 0)
+        rc = ms_lua_load_path(rt, getenv("MOONSHARK_PATH"), err);
+    for (int i = 0; rc == 0 && i < opts->nscripts; i++)
+        rc = ms_lua_load_file(rt, opts->scripts[i], err);
+    if (rc) {
+        ms_lua_free(rt);
+        return 2;
+    }
+    if (ms_lua_protocol_count(rt) == 0) {
+        ms_fail(err, MS_EINVAL, "the scripts registered no protocol: call moonshark.protocol{name=..., tcp_ports={...}}");
+        ms_lua_free(rt);
+        return 2;
+    }
+    *out = rt;
+    return 0;
+}
+
+void ms_cmd_lua_dispatch_opts(const ms_cli_opts *opts, ms_dispatch_opts *dsp)
+{
+    ms_dispatch_opts_default(dsp);
+    dsp->tcp.uid_seed = opts->seed;
+    if (opts->max_conns)
+        dsp->tcp.max_conns = (uint32_t)MS_MIN(opts->max_conns, (uint64_t)UINT32_MAX);
+    if (opts->max_pages)
+        dsp->tcp.max_pages_total = (uint32_t)MS_MIN(opts->max_pages, (uint64_t)UINT32_MAX);
+    if (opts->gap_timeout_ns)
+        dsp->gap_timeout_ns = opts->gap_timeout_ns;
+    if (opts->idle_timeout_ns)
+        dsp->idle_timeout_ns = opts->idle_timeout_ns;
+}
+
+/* Whether this run goes to worker threads: several asked (or the cores, by default), reading
+ * files; a terminal table aligns its columns over the first rows (one sink), and a live or -l run
+ * writes each record at once, so both stay on one thread. */
+static bool threaded(ms_cli_opts *opts)
+{
+    if (opts->threads == 0)
+        opts->threads = ms_cmd_default_threads();
+    bool table = opts->format == MS_FMT_TABLE ||
+                 (opts->format == MS_FMT_AUTO && !opts->out_dir && isatty(STDOUT_FILENO));
+    return opts->threads > 1 && !table && !opts->iface && !opts->line_buffered;
 }
 
 int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, bool need_out_dir,
@@ -76,42 +160,16 @@ int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, 
         ms_cli_error("no capture given: add a pcap/pcapng file (or -i IFACE for a live capture)");
         return 2;
     }
+    if (!stream[0].seen && threaded(&opts))
+        return ms_cmd_lua_run_threads(&opts, builtins);
 
-    ms_lua_opts lopts;
-    ms_lua_opts_default(&lopts);
-    lopts.sandbox = !opts.unsafe_lua;
-    if (opts.lua_mem_mb)
-        lopts.mem_limit = (size_t)opts.lua_mem_mb << 20;
-    lopts.format = opts.format;
-    lopts.out = stdout;
-    lopts.out_dir = opts.out_dir;
-    lopts.live = opts.line_buffered;
-    lopts.filter = opts.display_filter;
-    lopts.select = opts.select;
-    lopts.nselect = opts.nselect;
     ms_err err;
     err.msg[0] = '\0';
-    ms_lua *rt = ms_lua_new(&lopts, &err);
-    if (!rt) {
-        ms_cli_error("%s", err.msg);
-        return 1;
-    }
-    rc = 0;
-    for (int i = 0; builtins && builtins[i] && rc == 0; i++)
-        rc = ms_lua_load_builtin(rt, builtins[i], &err);
-    if (rc == 0)
-        rc = ms_lua_load_path(rt, getenv("MOONSHARK_PATH"), &err);
-    for (int i = 0; rc == 0 && i < opts.nscripts; i++)
-        rc = ms_lua_load_file(rt, opts.scripts[i], &err);
+    ms_lua *rt = NULL;
+    rc = ms_cmd_lua_open(&opts, builtins, NULL, NULL, &rt, &err);
     if (rc) {
         ms_cli_error("%s", err.msg);
-        ms_lua_free(rt);
-        return 2;
-    }
-    if (ms_lua_protocol_count(rt) == 0) {
-        ms_cli_error("the scripts registered no protocol: call moonshark.protocol{name=..., tcp_ports={...}}");
-        ms_lua_free(rt);
-        return 2;
+        return rc;
     }
     if (stream[0].seen)
         return ms_cmd_stream_run(rt, &opts, stream);
@@ -119,18 +177,10 @@ int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, 
     ms_decode_opts dopts;
     ms_decode_opts_default(&dopts);
     dopts.eager = false; /* the dispatcher decodes only down to the transport layer */
+    dopts.verify_checksums = false; /* nothing past decode reads the IPv4 checksum flag */
     ms_decode_ctx *ctx = ms_decode_ctx_new(&dopts);
     ms_dispatch_opts dsp;
-    ms_dispatch_opts_default(&dsp);
-    dsp.tcp.uid_seed = opts.seed;
-    if (opts.max_conns)
-        dsp.tcp.max_conns = (uint32_t)MS_MIN(opts.max_conns, (uint64_t)UINT32_MAX);
-    if (opts.max_pages)
-        dsp.tcp.max_pages_total = (uint32_t)MS_MIN(opts.max_pages, (uint64_t)UINT32_MAX);
-    if (opts.gap_timeout_ns)
-        dsp.gap_timeout_ns = opts.gap_timeout_ns;
-    if (opts.idle_timeout_ns)
-        dsp.idle_timeout_ns = opts.idle_timeout_ns;
+    ms_cmd_lua_dispatch_opts(&opts, &dsp);
     ms_parser parser = ms_lua_parser(rt);
     ms_dispatch *d = ctx ? ms_dispatch_new(&parser, &dsp, &err) : NULL;
     if (!d) {

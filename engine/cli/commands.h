@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "decode/decode.h"
+#include "dispatch/dispatch.h"
 #include "dispatch/parser.h"
 #include "cli/xopts.h"
 #include "lua/ms_lua.h"
@@ -71,6 +72,19 @@ int ms_check_segs_parse(const char *list, unsigned *mask);
  * connection into rt (loaded), records where rt writes them; frees rt; returns the exit status.
  * stream_opts are the taken --stream options (stream.h). */
 int ms_cmd_stream_run(ms_lua *rt, const ms_cli_opts *opts, const ms_xopt *stream_opts);
+/* What the runner's two paths share (cmd_script.c): a runtime with `builtins`, MOONSHARK_PATH and
+ * the -s scripts loaded (log_stream: optional, see ms_lua_opts); returns 0, or the exit status
+ * (1 no runtime, 2 a script failed or registered nothing) with err filled. And the dispatcher's
+ * options from the command line. */
+int ms_cmd_lua_open(const ms_cli_opts *opts, const char *const *builtins,
+                    FILE *(*log_stream)(void *, const char *, const ms_field_def *, int, ms_err *),
+                    void *log_stream_ud, ms_lua **rt, ms_err *err);
+void ms_cmd_lua_dispatch_opts(const ms_cli_opts *opts, ms_dispatch_opts *dsp);
+/* --threads when not given: the cores this process may run on (at most 64). */
+int ms_cmd_default_threads(void);
+/* The runner with opts->threads workers (lua_threads.c): the same records, exit status and
+ * --stats counters as one thread. */
+int ms_cmd_lua_run_threads(const ms_cli_opts *opts, const char *const *builtins);
 
 /* report.c: decode counters (stats; layers --stats too), assembler counters, and the assembler's
  * options from the command line (streams, conn). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "dispatch/quick.h"
 
 typedef struct tcp_stream {
     ms_dispatch *d;
@@ -138,7 +139,9 @@ static void tcp_data(void *stream, ms_tcp_view *view)
     }
     if (len == 0)
         return;
-    size_t used = s->d->ops->data(s->lc, dir, p, (size_t)len, ms_tcp_view_ts(view, offset), view_ts, &vt);
+    /* one chunk (nearly every delivery) has one time: no per-offset lookups */
+    size_t used = s->d->ops->data(s->lc, dir, p, (size_t)len, ms_tcp_view_ts(view, offset),
+                                  view->nchunks > 1 ? view_ts : NULL, &vt);
     if (used < len) {
         ms_tcp_keep_from(view, offset + used);
         s->held[dir] = len - used;
@@ -323,6 +326,21 @@ void ms_dispatch_packet(ms_dispatch *d, ms_packet *pkt)
     d->stats.other_packets++;
 }
 
+void ms_dispatch_frame(ms_dispatch *d, ms_packet *pkt)
+{
+    ms_quick_tcp q;
+    if (ms_quick_tcp_of(&pkt->frame, &q))
+        ms_dispatch_segment(d, &q.key, q.key_dir, &q.seg);
+    else
+        ms_dispatch_packet(d, pkt);
+}
+
+void ms_dispatch_segment(ms_dispatch *d, const ms_flow_key *key, int key_dir, const ms_tcp_segment *seg)
+{
+    ms_tcp_assemble(d->tcp, key, key_dir, seg);
+    d->stats.tcp_packets++;
+}
+
 void ms_dispatch_tick(ms_dispatch *d, uint64_t now_ns)
 {
     ms_tcp_flush(d->tcp, ms_ns_before(now_ns, d->opts.gap_timeout_ns), ms_ns_before(now_ns, d->opts.idle_timeout_ns));
@@ -372,8 +390,11 @@ const ms_tcp_stats *ms_dispatch_tcp_stats(const ms_dispatch *d)
 
 void ms_dispatch_print_stats(const ms_dispatch *d, FILE *fp)
 {
-    const ms_tcp_stats *t = ms_tcp_assembler_stats(d->tcp);
-    const ms_dispatch_stats *s = &d->stats;
+    ms_dispatch_print_counters(&d->stats, ms_tcp_assembler_stats(d->tcp), fp);
+}
+
+void ms_dispatch_print_counters(const ms_dispatch_stats *s, const ms_tcp_stats *t, FILE *fp)
+{
 #define P(name, v) fprintf(fp, "%s %llu\n", name, (unsigned long long)(v))
     P("tcp.packets", s->tcp_packets);
     P("tcp.conns_created", t->conns_created);

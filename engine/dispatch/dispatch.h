@@ -49,6 +49,14 @@ ms_dispatch *ms_dispatch_new(const ms_parser *parser, const ms_dispatch_opts *op
 /* One decoded packet (lazy or eager: decodes up to the transport layer as needed). */
 void ms_dispatch_packet(ms_dispatch *d, ms_packet *pkt);
 
+/* ms_dispatch_packet for a packet not decoded yet (lazy): a plain TCP frame goes to the assembler
+ * straight from its headers (dispatch/quick.h), anything else through the decoder. */
+void ms_dispatch_frame(ms_dispatch *d, ms_packet *pkt);
+
+/* A TCP segment already cut out of its packet (the key and direction as ms_flow_key_of gives
+ * them): what ms_dispatch_packet does with a TCP packet, without decoding it again. */
+void ms_dispatch_segment(ms_dispatch *d, const ms_flow_key *key, int key_dir, const ms_tcp_segment *seg);
+
 /* Capture time advanced: flush TCP gaps older than gap_timeout, close idle TCP and UDP flows. */
 void ms_dispatch_tick(ms_dispatch *d, uint64_t now_ns);
 
@@ -62,5 +70,7 @@ const ms_tcp_stats *ms_dispatch_tcp_stats(const ms_dispatch *d);
 
 /* Writes the TCP, UDP and parser-connection counters as "NAME VALUE" lines. */
 void ms_dispatch_print_stats(const ms_dispatch *d, FILE *fp);
+/* The same for counters summed over several dispatchers (moonshark --threads). */
+void ms_dispatch_print_counters(const ms_dispatch_stats *s, const ms_tcp_stats *t, FILE *fp);
 
 #endif

@@ -52,9 +52,10 @@ cat > "$tmp/exec.lua" <<'LUA'
 local p = moonshark.protocol{ name = "x", tcp_ports = {80} }
 moonshark.emit("probe", { exec = type(os.execute), popen = type(io.popen), getenv = type(os.getenv) })
 LUA
-"$MOONSHARK" -s "$tmp/exec.lua" --json "$sample" > "$tmp/out" 2> "$tmp/err"
+# (one thread: a record emitted while a script loads comes once per worker)
+"$MOONSHARK" -s "$tmp/exec.lua" --threads 1 --json "$sample" > "$tmp/out" 2> "$tmp/err"
 check "$(cat "$tmp/out")" '{"exec":"nil","getenv":"nil","popen":"nil"}' "sandbox removes os.execute, io.popen, os.getenv"
-"$MOONSHARK" -s "$tmp/exec.lua" --unsafe-lua --json "$sample" > "$tmp/out" 2> "$tmp/err"
+"$MOONSHARK" -s "$tmp/exec.lua" --threads 1 --unsafe-lua --json "$sample" > "$tmp/out" 2> "$tmp/err"
 check "$(cat "$tmp/out")" '{"exec":"function","getenv":"function","popen":"function"}' "--unsafe-lua lifts the sandbox"
 printf 'os.execute("touch %s/pwned")\n' "$tmp" > "$tmp/evil.lua"
 "$MOONSHARK" -s "$tmp/evil.lua" "$sample" > /dev/null 2> "$tmp/err"; rc=$?
@@ -73,7 +74,8 @@ function p.client(r)
   moonshark.emit("first", { uid = r.conn.uid })
 end
 LUA
-"$MOONSHARK" -s "$tmp/fragile.lua" --json "$sample" > "$tmp/out" 2> "$tmp/err"; rc=$?
+# (one thread: the counter n spans connections, and each worker would have its own)
+"$MOONSHARK" -s "$tmp/fragile.lua" --threads 1 --json "$sample" > "$tmp/out" 2> "$tmp/err"; rc=$?
 check "$rc" 0 "a parser error does not fail the run"
 nconn=$(tail -n +2 "$manifest" | cut -f1-4 | sort -u | wc -l | tr -d ' ')
 check "$(wc -l < "$tmp/out" | tr -d ' ')" "$((nconn - 1))" "every other connection still parsed"
