@@ -438,7 +438,8 @@ local function filename_of(v)
 end
 local function file_fields(conn, tx, side, n, disposition)
   if not n or n <= 0 then return false, false end
-  return moonshark.file_id(conn.uid, 2 * tx[DEPTH] + side), filename_of(disposition) or false
+  local k = tx[DEPTH] or (1000000000 + tx.orphan)  -- orphans: numbered apart, in server order
+  return moonshark.file_id(conn.uid, 2 * k + side), filename_of(disposition) or false
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -614,6 +615,8 @@ local function read_response(r, conn, st, version, code, reason, ts, orphan)
   if orphan then
     tx = new_tx(nil)
     tx[TAGS] = { "no_request", no_request = true }
+    st.orphans = (st.orphans or 0) + 1
+    tx.orphan = st.orphans  -- numbers its file id (it has no trans_depth)
   else
     tx = tx_at(st, st.nresp + 1)
   end
