@@ -66,7 +66,7 @@ for i, (hdr, body) in enumerate(bodies):
     pkt(s, c, 80, cp, 5001 + len(resp), 1002 + len(req), 0x11, b"")
 open(sys.argv[1], "wb").write(b"".join(out))
 PYEOF
-    "$MOONSHARK" http --tsv -e uri,resp_mime_types,resp_filenames "$tmp/bodies.pcap" | grep -v '^#' > "$tmp/types"
+    "$MOONSHARK" http --tsv -e uri,resp_mime_types,resp_filenames "$tmp/bodies.pcap" | grep -v '^#' | sort > "$tmp/types"
     check "$(tr '\t\n' ' |' < "$tmp/types")" "/0 text/html -|/1 text/html -|/2 image/png -|/3 image/png pic.png|/4 text/json -|" \
         "types from the bytes: HTML, gzip'd HTML, PNG (libmagic), a file name, JSON as Zeek names it"
 fi
