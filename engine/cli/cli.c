@@ -43,6 +43,7 @@ enum {
     OPT_JSON = 1000, OPT_TSV, OPT_TABLE, OPT_STATS, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_LAZY, OPT_EAGER,
     OPT_SNAPLEN, OPT_NO_PROMISC, OPT_GAP_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_MAX_PAGES,
     OPT_LUA_MEM, OPT_UNSAFE_LUA, OPT_VERSION, OPT_SEED, OPT_NO_DROP_PRIVILEGES, OPT_THREADS,
+    OPT_SORT,
 };
 
 static const struct option long_opts[] = {
@@ -63,6 +64,7 @@ static const struct option long_opts[] = {
     { "lua-mem", required_argument, NULL, OPT_LUA_MEM },
     { "seed", required_argument, NULL, OPT_SEED },
     { "threads", required_argument, NULL, OPT_THREADS },
+    { "sort", no_argument, NULL, OPT_SORT },
     { "unsafe-lua", no_argument, NULL, OPT_UNSAFE_LUA },
     { "no-drop-privileges", no_argument, NULL, OPT_NO_DROP_PRIVILEGES },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -387,6 +389,7 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
                 return MS_EINVAL;
             seed_given = true;
             break;
+        case OPT_SORT: o->sort = true; break;
         case OPT_THREADS:
             if (parse_count("--threads", optarg, 64, &n))
                 return MS_EINVAL;

@@ -53,6 +53,7 @@ typedef struct ms_cli_opts {
     int nselect;
     char filter_buf[MS_CLI_FILTER_MAX];     /* a trailing BPF expression (FILE... tcp port 80), joined */
     int threads;                            /* --threads N (0 = not given: the cores available) */
+    bool sort;                              /* --sort: records written in ts order at the end */
 } ms_cli_opts;
 
 /* Parses argv (after the command word) into opts. Prints a clear one-line error and returns

@@ -123,14 +123,15 @@ void ms_cmd_lua_dispatch_opts(const ms_cli_opts *opts, ms_dispatch_opts *dsp)
 
 /* Whether this run goes to worker threads: several asked (or the cores, by default), reading
  * files; a terminal table aligns its columns over the first rows (one sink), and a live or -l run
- * writes each record at once, so both stay on one thread. */
+ * writes each record at once, so both stay on one thread. --sort goes through the threads' merged
+ * output (one worker or more), which holds the records and writes them in ts order. */
 static bool threaded(ms_cli_opts *opts)
 {
     if (opts->threads == 0)
         opts->threads = ms_cmd_default_threads();
     bool table = opts->format == MS_FMT_TABLE ||
                  (opts->format == MS_FMT_AUTO && !opts->out_dir && isatty(STDOUT_FILENO));
-    return opts->threads > 1 && !table && !opts->iface && !opts->line_buffered;
+    return (opts->threads > 1 || opts->sort) && !table && !opts->iface && !opts->line_buffered;
 }
 
 int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, bool need_out_dir,
@@ -158,6 +159,11 @@ int ms_cmd_lua_run_builtins(int argc, char **argv, const char *const *builtins, 
     }
     if (opts.ninputs == 0 && !opts.iface) {
         ms_cli_error("no capture given: add a pcap/pcapng file (or -i IFACE for a live capture)");
+        return 2;
+    }
+    if (opts.sort && (opts.iface || opts.line_buffered || opts.format == MS_FMT_TABLE)) {
+        ms_cli_error("--sort orders the records of files once the input has ended: it takes TSV or "
+                     "JSON output, not -i, -l or --table");
         return 2;
     }
     if (!stream[0].seen && threaded(&opts))

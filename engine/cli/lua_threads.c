@@ -89,7 +89,7 @@ int ms_cmd_lua_run_threads(const ms_cli_opts *opts, const char *const *builtins)
     err.msg[0] = '\0';
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-    t.lines = ms_lines_new(stdout, opts->out_dir, opts->format, &err);
+    t.lines = ms_lines_new(stdout, opts->out_dir, opts->format, opts->sort, &err);
     if (!t.lines) {
         ms_cli_error("%s", err.msg);
         return 1;

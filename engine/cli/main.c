@@ -79,6 +79,8 @@ static const char main_usage[] =
     "                   process may use; 1 = one thread). The records are those of one thread, in\n"
     "                   another order (sort by ts to restore capture order); live, -l and table\n"
     "                   output stay on one thread. docs/pipeline.md\n"
+    "  --sort           write each log's records in ts order once the input has ended (held in\n"
+    "                   memory: the output's size); TSV and JSON, files only\n"
     "  --seed N         seed of connection uids: a fresh one per run by default (or $MOONSHARK_SEED);\n"
     "                   the same seed and input give the same uids, so separate commands' logs join\n"
     "  --unsafe-lua     lift the Lua sandbox (os, io writes, C modules)\n"

@@ -38,6 +38,8 @@ typedef struct log_dest {
     uint64_t bytes;
     char *footer;           /* the last stream's #close line: written once, after every worker's rows */
     size_t footer_len;
+    char *held;             /* --sort: every record line, written in ts order at the end */
+    size_t held_len, held_cap;
 } log_dest;
 
 typedef struct stream {
@@ -55,6 +57,7 @@ struct ms_lines {
     FILE *out;
     const char *dir;
     ms_out_format format;
+    bool sort;              /* hold the records and write them in ts order at the end */
     pthread_mutex_t lock;
     pthread_cond_t changed;
     block *head, *tail;
@@ -79,8 +82,22 @@ static bool write_block(ms_lines *w, block *b)
         ok = fwrite(b->header, 1, b->header_len, d->fp) == b->header_len;
         d->header_written = true;
     }
-    if (b->len && fwrite(b->data, 1, b->len, d->fp) != b->len)
+    if (w->sort && b->len) {
+        if (d->held_len + b->len > d->held_cap) {
+            size_t cap = d->held_cap ? d->held_cap : BLOCK;
+            while (cap < d->held_len + b->len)
+                cap *= 2;
+            char *nb = realloc(d->held, cap);
+            if (!nb)
+                return false;
+            d->held = nb;
+            d->held_cap = cap;
+        }
+        memcpy(d->held + d->held_len, b->data, b->len);
+        d->held_len += b->len;
+    } else if (b->len && fwrite(b->data, 1, b->len, d->fp) != b->len) {
         ok = false;
+    }
     d->bytes += b->len;
     if (b->footer) { /* each worker's sink closes its log; the merged log closes once, at the end */
         free(d->footer);
@@ -338,9 +355,69 @@ void ms_lines_worker_done(ms_lines *w, int worker)
     }
 }
 
+/* ---- --sort ---------------------------------------------------------------------------------- */
+
+typedef struct sort_line {
+    const char *p;
+    size_t len;
+    double ts;   /* the record's ts; lines without one keep their place among equals */
+    size_t seq;  /* arrival order: ties stay as they came */
+} sort_line;
+
+/* The ts of a record line: the first field of a TSV line, the "ts" member that opens a JSON one;
+ * 0 when the line has neither (-e without ts): then the arrival order alone decides. */
+static double line_ts(const char *p, size_t len)
+{
+    char num[48];
+    size_t i = 0;
+    if (len > 6 && memcmp(p, "{\"ts\":", 6) == 0)
+        i = 6;
+    size_t n = 0;
+    while (i < len && n < sizeof num - 1 && ((p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '-'))
+        num[n++] = p[i++];
+    num[n] = '\0';
+    return n ? strtod(num, NULL) : 0.0;
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+    const sort_line *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Writes the record lines of buf[0..n) ordered by ts (stable). 0, or MS_EIO / MS_ENOMEM. */
+static int write_sorted(FILE *fp, const char *buf, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += buf[i] == '\n';
+    if (n && buf[n - 1] != '\n')
+        count++;
+    sort_line *lines = malloc((count ? count : 1) * sizeof *lines);
+    if (!lines)
+        return fwrite(buf, 1, n, fp) == n ? MS_ENOMEM : MS_EIO; /* unsorted rather than lost */
+    size_t k = 0;
+    for (size_t at = 0; at < n;) {
+        const char *nl = memchr(buf + at, '\n', n - at);
+        size_t end = nl ? (size_t)(nl - buf) + 1 : n;
+        lines[k] = (sort_line){ buf + at, end - at, line_ts(buf + at, end - at), k };
+        k++;
+        at = end;
+    }
+    qsort(lines, k, sizeof *lines, cmp_lines);
+    int rc = 0;
+    for (size_t i = 0; i < k; i++)
+        if (fwrite(lines[i].p, 1, lines[i].len, fp) != lines[i].len)
+            rc = MS_EIO;
+    free(lines);
+    return rc;
+}
+
 /* ---- lifetime ------------------------------------------------------------------------------- */
 
-ms_lines *ms_lines_new(FILE *out, const char *dir, ms_out_format format, ms_err *err)
+ms_lines *ms_lines_new(FILE *out, const char *dir, ms_out_format format, bool sort, ms_err *err)
 {
     ms_lines *w = calloc(1, sizeof *w);
     if (!w) {
@@ -350,6 +427,7 @@ ms_lines *ms_lines_new(FILE *out, const char *dir, ms_out_format format, ms_err 
     w->out = out ? out : stdout;
     w->dir = dir;
     w->format = format;
+    w->sort = sort;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->changed, NULL);
     if (pthread_create(&w->writer, NULL, writer_main, w) != 0) {
@@ -377,6 +455,11 @@ int ms_lines_finish(ms_lines *w, uint64_t *writer_cpu_ns)
     int rc = w->failed ? MS_EIO : 0;
     for (int i = 0; i < w->nlogs; i++) {
         log_dest *d = &w->logs[i];
+        if (d->held) {
+            if (write_sorted(d->fp, d->held, d->held_len) != 0)
+                rc = MS_EIO;
+            free(d->held);
+        }
         if (d->footer) {
             if (fwrite(d->footer, 1, d->footer_len, d->fp) != d->footer_len)
                 rc = MS_EIO;

@@ -5,6 +5,7 @@
 #ifndef MS_LINES_H
 #define MS_LINES_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "common/common.h"
@@ -13,8 +14,9 @@
 typedef struct ms_lines ms_lines;
 
 /* Records go to `out` (not closed), or to DIR/LOG.log when dir is set. Starts the writer thread.
- * NULL on failure with err filled. */
-ms_lines *ms_lines_new(FILE *out, const char *dir, ms_out_format format, ms_err *err);
+ * With sort, each log's records are held and written in ts order (stable) at ms_lines_finish
+ * (--sort: the memory is the output's size). NULL on failure with err filled. */
+ms_lines *ms_lines_new(FILE *out, const char *dir, ms_out_format format, bool sort, ms_err *err);
 
 /* The stream worker `worker` writes log `name` into (a sink opens it with this FILE). The stream
  * belongs to the lines object (closed by ms_lines_worker_done). NULL with err filled when
