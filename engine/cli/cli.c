@@ -449,6 +449,7 @@ int ms_cli_parse(int argc, char **argv, ms_cli_opts *o, const char *usage)
 /* ---- the read loop -------------------------------------------------------------------- */
 
 static volatile sig_atomic_t interrupted;
+static int file_stop_signal; /* the signal that cut a file read short (0: none, or live) */
 
 /* Ctrl-C / SIGTERM only raise a flag: the read loop looks at it after every frame, and a live
  * read returns at least every read timeout (100 ms) to look, then the run ends as at the end of
@@ -456,7 +457,12 @@ static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig)
 {
     (void)sig;
-    interrupted = 1;
+    interrupted = sig;
+}
+
+int ms_cli_stop_signal(void)
+{
+    return file_stop_signal;
 }
 
 /* Wall-clock time in ns (what live capture timestamps are). */
@@ -672,8 +678,11 @@ int ms_cli_run_sources(const ms_cli_opts *opts, ms_decode_ctx *ctx, const ms_run
                 hooks->on_input_end(ud, opts->inputs[i]);
             ms_source_close(src);
         }
-        if (interrupted && !opts->quiet)
-            fprintf(stderr, "moonshark: interrupted; results so far were written\n");
+        if (interrupted) {
+            file_stop_signal = interrupted;
+            if (!opts->quiet)
+                fprintf(stderr, "moonshark: interrupted; results so far were written\n");
+        }
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -90,6 +90,11 @@ FILE *ms_cli_open_output(const ms_cli_opts *opts, const char *name, ms_err *err)
 /* Process exit status for a run result: 0 ok, 1 input error, 2 usage / not a capture. */
 int ms_cli_exit_code(int rc);
 
+/* The signal (SIGINT, SIGTERM) that stopped a file read before its end, 0 if none; live
+ * captures end by Ctrl-C normally and leave it 0. main() exits 128 + it, as shells expect,
+ * once every record has been written. */
+int ms_cli_stop_signal(void);
+
 /* Whom the read loop will become once its first input is open: -Z USER, or nobody for a live
  * capture started as root (unless --no-drop-privileges); NULL when it stays who it is. */
 const char *ms_cli_drop_user(const ms_cli_opts *opts);

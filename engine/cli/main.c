@@ -107,6 +107,10 @@ static const char main_usage[] =
     "                   still read), the output could not be written, or privileges could not\n"
     "                   be dropped\n"
     "  2                usage error, or a file that is not a capture\n"
+    "  130, 143         a file read stopped by SIGINT / SIGTERM (128 + the signal); every record\n"
+    "                   up to then is written and the output ends with a whole line. A live\n"
+    "                   capture stopped by Ctrl-C exits 0. Output to a closed pipe (| head)\n"
+    "                   ends the run at once, without a message\n"
     "\n"
     "Examples:\n"
     "  moonshark http capture.pcap\n"
@@ -136,6 +140,14 @@ static const command commands[] = {
     { "test", ms_cmd_test },
 };
 
+/* A file read cut short by SIGINT/SIGTERM ends 130/143 (after its records were written), so
+ * a script that sent the signal can tell a whole log from a partial one. */
+static int exit_status(int rc)
+{
+    int sig = ms_cli_stop_signal();
+    return sig && rc == 0 ? 128 + sig : rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -153,9 +165,9 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < MS_ARRAY_LEN(commands); i++)
         if (strcmp(word, commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+            return exit_status(commands[i].run(argc - 1, argv + 1));
     if (word[0] == '-') /* options first: a user script run (moonshark -s X.lua FILE) */
-        return ms_cmd_script(argc, argv);
+        return exit_status(ms_cmd_script(argc, argv));
     ms_cli_error("unknown command '%s' (commands: http, dns, tls, all, layers, stats, streams, conn, check, test; see 'moonshark --help')",
                  word);
     return 2;
