@@ -258,7 +258,12 @@ static char *ref_text(const unsigned char *s, size_t n, bool in_set)
         return strcpy(out, "\\x2d");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
-        if (c < 0x20 || c == 0x7f || c == '\\' || (in_set && c == ','))
+        size_t seq = c >= 0x80 ? ref_utf8_len(s + i, n - i) : 0;
+        if (seq) {
+            memcpy(d, s + i, seq);
+            d += seq;
+            i += seq - 1;
+        } else if (c < 0x20 || c >= 0x7f || c == '\\' || (in_set && c == ','))
             d += sprintf(d, "\\x%02x", c);
         else
             *d++ = (char)c;
@@ -385,12 +390,18 @@ static void test_json_passes_valid_utf8_and_writes_invalid_bytes_as_text(void **
     free(text);
 }
 
-static void test_tsv_escapes_controls_del_and_backslash_but_passes_high_bytes(void **state)
+static void test_tsv_escapes_controls_del_backslash_and_invalid_utf8_but_passes_valid_utf8(void **state)
 {
     (void)state;
     const unsigned char raw[] = "a\x01\x7f\\\xc3\xa9\xff,b";
     char *text = render_one(MS_FMT_TSV, raw, sizeof raw - 1, true);
-    assert_non_null(strstr(text, "\n-\ta\\x01\\x7f\\x5c\xc3\xa9\xff,b\t-\ta\\x01\\x7f\\x5c\xc3\xa9\xff\\x2cb\t-\n"));
+    assert_non_null(strstr(text, "\n-\ta\\x01\\x7f\\x5c\xc3\xa9\\xff,b\t-\ta\\x01\\x7f\\x5c\xc3\xa9\\xff\\x2cb\t-\n"));
+    free(text);
+    /* overlong, surrogate, past U+10FFFF, cut short, lone continuation; then a 4-byte one, in a
+     * string long enough for the 16-byte scan */
+    const unsigned char bad[] = "0123456789abcdef\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82|\x80\xf0\x9f\x98\x80";
+    text = render_one(MS_FMT_TSV, bad, sizeof bad - 1, false);
+    assert_non_null(strstr(text, "\t0123456789abcdef\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80\\xe2\\x82|\\x80\xf0\x9f\x98\x80\t"));
     free(text);
     /* only a lone '-' reads as unset; the empty string is (empty) in both cells */
     text = render_one(MS_FMT_TSV, (const unsigned char *)"--", 2, false);
@@ -552,7 +563,7 @@ int main(void)
         cmocka_unit_test(test_escaping_matches_the_rules_at_every_length_and_position),
         cmocka_unit_test(test_json_writes_each_control_byte_and_del_as_zeek_does),
         cmocka_unit_test(test_json_passes_valid_utf8_and_writes_invalid_bytes_as_text),
-        cmocka_unit_test(test_tsv_escapes_controls_del_and_backslash_but_passes_high_bytes),
+        cmocka_unit_test(test_tsv_escapes_controls_del_backslash_and_invalid_utf8_but_passes_valid_utf8),
         cmocka_unit_test(test_numbers_print_like_printf_at_their_limits),
         cmocka_unit_test(test_column_names_are_escaped_once_as_json_keys),
         cmocka_unit_test(test_long_values_grow_the_line_and_short_ones_follow_intact),

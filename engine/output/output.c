@@ -406,8 +406,9 @@ void ms_output_set_add_borrowed(ms_output *o, int idx, const char *s, size_t len
  * return where they stopped, with no capacity check per byte. */
 
 /* Byte classes: JSON_SPECIAL bytes leave the plain-copy path of json_string (controls, '"',
- * '\\', DEL and every byte >= 0x80, which is checked as UTF-8); TEXT_ESCAPE bytes become \xNN
- * in TSV/table cells (controls, DEL, '\\'); SET_ESCAPE bytes are escaped in set items only. */
+ * '\\', DEL and every byte >= 0x80, which is checked as UTF-8); TEXT_ESCAPE bytes leave it in
+ * TSV/table cells (controls, DEL, '\\' become \xNN; bytes >= 0x80 are checked as UTF-8 and
+ * become \xNN when not part of a valid sequence); SET_ESCAPE bytes are escaped in set items only. */
 enum { JSON_SPECIAL = 1, TEXT_ESCAPE = 2, SET_ESCAPE = 4 };
 
 static const uint8_t byte_class[256] = {
@@ -419,14 +420,14 @@ static const uint8_t byte_class[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,  /* 50: '\\' */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 60 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3,  /* 70: DEL */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 80 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 90 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* a0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* b0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* c0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* d0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* e0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* f0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 80 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 90 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* a0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* b0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* c0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* d0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* e0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* f0 */
 };
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -448,7 +449,7 @@ static const char hex_digits[] = "0123456789abcdef";
 
 typedef enum plain_kind {
     PLAIN_JSON, /* plain: 0x20..0x7e except '"' and '\\' */
-    PLAIN_TEXT, /* plain: all but controls, DEL and '\\' */
+    PLAIN_TEXT, /* plain: 0x20..0x7e except '\\' */
     PLAIN_SET,  /* PLAIN_TEXT, and ',' is special too */
 } plain_kind;
 
@@ -461,7 +462,7 @@ static inline unsigned special_mask(__m128i x, plain_kind kind)
         m = _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)); /* signed: controls and bytes >= 0x80 */
         m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
     } else {
-        m = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x); /* controls */
+        m = _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)); /* controls and bytes >= 0x80 (checked as UTF-8) */
         if (kind == PLAIN_SET)
             m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8(',')));
     }
@@ -653,8 +654,11 @@ static bool is_string_type(ms_field_type t)
     return t == MS_FIELD_STRING || t == MS_FIELD_ADDR;
 }
 
-/* Zeek's text escaping: non-printable bytes, backslash and the separators become \xNN.
- * Writes at most 4 * len + 7 bytes (+ TAIL_SLACK of scratch past the end). */
+static size_t utf8_seq(const unsigned char *s, size_t n);
+
+/* Zeek's text escaping (LogAscii with enable_utf_8): control bytes, DEL, backslash, the
+ * separators and every byte that is not part of a valid UTF-8 sequence become \xNN; valid UTF-8
+ * passes, so a TSV log is always valid UTF-8. Writes at most 4 * len + 7 bytes (+ TAIL_SLACK of scratch past the end). */
 static char *text_escaped(char *d, const char *s, size_t len, bool in_set)
 {
     if (len == 0) {
@@ -673,7 +677,15 @@ static char *text_escaped(char *d, const char *s, size_t len, bool in_set)
         i += n;
         if (i == len)
             return d;
-        unsigned char c = u[i++];
+        unsigned char c = u[i];
+        size_t seq = c >= 0x80 ? utf8_seq(u + i, len - i) : 0;
+        if (seq) {
+            memcpy(d, u + i, seq);
+            d += seq;
+            i += seq;
+            continue;
+        }
+        i++;
         d[0] = '\\';
         d[1] = 'x';
         d[2] = hex_digits[c >> 4];
